@@ -1,0 +1,1 @@
+"""Loading and checking the desired-state YAML file."""

@@ -1,0 +1,1 @@
+"""GoodData adapter: reads and writes the declarative documents through gooddata-sdk."""
