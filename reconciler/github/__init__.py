@@ -1,0 +1,1 @@
+"""GitHub integration: the plan comment on pull requests, the drift issue, the reviewed checksum."""
