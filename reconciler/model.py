@@ -212,16 +212,13 @@ class RemovalThreshold:
     def limit_for(self, population: int) -> int:
         """How many removals are allowed out of ``population``.
 
-        A percentage is rounded down but never below one removal unless the percentage
-        itself is zero, so a small organisation is neither blocked from every change nor
-        left without a guard (10% of 5 users allows 1 removal, not 0 and not 5).
+        A percentage is rounded down and there is no minimum population below which the guard
+        is off: with "10%", 9 live users allow no removal without ``--force``, 60 allow 6.
         """
         if self.count is not None:
             return self.count
         percent = self.percent if self.percent is not None else 10.0
-        if percent <= 0:
-            return 0
-        return max(1, int(population * percent / 100))
+        return int(population * percent / 100)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,230 @@
+"""The reconciler's workflow: read both sides, plan, guard, back up, write, verify.
+
+This module ties the pure core (``diff``, ``safety``) to the adapters through two small
+Protocols, so it can be driven by the CLI and by tests with any implementation of them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from reconciler.diff import compute_plan, protected_principals
+from reconciler.identity import IdentityProvider
+from reconciler.model import (
+    DesiredState,
+    Document,
+    DocumentKind,
+    IdentitySnapshot,
+    LiveOrganization,
+    ReconcilerError,
+)
+from reconciler.plan import Plan
+from reconciler.safety import with_guards
+
+Progress = Callable[[str], None]
+
+
+class GoodDataPort(Protocol):
+    """What the workflow needs from a GoodData adapter."""
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests made so far."""
+        ...
+
+    def read(
+        self, *, workspace_ids: Iterable[str], data_source_ids: Iterable[str], organization_permissions: bool
+    ) -> LiveOrganization:
+        """Read the live documents the desired state needs."""
+        ...
+
+    def read_document(self, kind: DocumentKind, target: str) -> Any:
+        """Read one declarative document as raw wire-format JSON."""
+        ...
+
+    def write(self, document: Document) -> None:
+        """Put one declarative document."""
+        ...
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """A plan together with what it was computed from."""
+
+    plan: Plan
+    state: DesiredState
+    identity: IdentitySnapshot
+    live: LiveOrganization
+
+
+def make_plan(
+    state: DesiredState,
+    *,
+    identity: IdentityProvider,
+    gooddata: GoodDataPort,
+    progress: Progress = lambda _: None,
+) -> PlanContext:
+    """Read the IdP and GoodData, merge with ``state`` and attach the guards' verdicts."""
+    started = time.perf_counter()
+    progress(f"Reading {identity.name} users and roles...")
+    snapshot = identity.fetch()
+    idp_seconds = time.perf_counter() - started
+    progress(
+        f"  {len(snapshot.users)} users, {len(snapshot.role_names)} roles "
+        f"({snapshot.requests} requests, {idp_seconds:.2f} s)"
+    )
+    progress("Reading GoodData organization...")
+    before = gooddata.requests
+    started = time.perf_counter()
+    live = gooddata.read(
+        workspace_ids=sorted(state.workspaces),
+        data_source_ids=sorted(state.data_sources),
+        organization_permissions=True,
+    )
+    gd_seconds = time.perf_counter() - started
+    progress(
+        f"  {len(live.users_and_groups.get('users', []))} users, "
+        f"{len(live.users_and_groups.get('userGroups', []))} groups, {len(live.workspaces)} workspaces "
+        f"({gooddata.requests - before} requests, {gd_seconds:.2f} s)"
+    )
+    started = time.perf_counter()
+    plan = compute_plan(
+        state,
+        snapshot,
+        live,
+        metadata={
+            "config": state.source,
+            "identity_provider": snapshot.provider,
+            "organization_id": live.organization_id,
+            "identity_requests": snapshot.requests,
+            "gooddata_read_requests": gooddata.requests - before,
+        },
+    )
+    plan = with_guards(
+        plan, state=state, idp=snapshot, live=live, protected=protected_principals(state, live)
+    )
+    progress(f"Planned in {time.perf_counter() - started:.2f} s.")
+    return PlanContext(plan, state, snapshot, live)
+
+
+class StaleSavedPlanError(ReconcilerError):
+    """A saved plan no longer matches the inputs; it must be planned again."""
+
+
+def check_saved_plan(saved: Mapping[str, Any], fresh: Plan) -> None:
+    """Refuse a saved plan (JSON) whose inputs changed since it was computed, saying which."""
+    saved_meta = saved.get("metadata") or {}
+    fresh_meta = fresh.metadata
+    changed = []
+    if saved_meta.get("config_checksum") != fresh_meta.get("config_checksum"):
+        changed.append("the desired-state file changed")
+    if saved_meta.get("identity_checksum") != fresh_meta.get("identity_checksum"):
+        changed.append("the identity provider's users or roles changed")
+    if saved.get("live_checksum") != fresh.live_checksum:
+        changed.append("the live GoodData state changed")
+    if not changed and saved.get("checksum") != fresh.checksum:
+        changed.append("the plan differs")
+    if changed:
+        raise StaleSavedPlanError(
+            f"the saved plan {str(saved.get('checksum', ''))[:12]} is stale: {', '.join(changed)} since it was "
+            "made; run plan again and review the new plan"
+        )
+
+
+@dataclass
+class ApplyReport:
+    """What an apply wrote and what it left undone."""
+
+    applied: list[Document] = field(default_factory=list)
+    not_applied: list[Document] = field(default_factory=list)
+    backup_folder: Path | None = None
+    error: str | None = None
+
+
+def apply_plan(
+    plan: Plan,
+    *,
+    gooddata: GoodDataPort,
+    backup_dir: Path | None,
+    progress: Progress = lambda _: None,
+    after_write: Callable[[Document], None] | None = None,
+) -> ApplyReport:
+    """Write the plan's documents in order, saving each replaced document first.
+
+    Stops at the first failed write; the report says what was applied and what was not, and
+    the next run converges because every write is a whole declarative document.
+    """
+    report = ApplyReport()
+    folder = _backup_folder(backup_dir) if backup_dir is not None else None
+    report.backup_folder = folder
+    previous: dict[tuple[str, str], Any] = dict(plan.replaced)
+    for index, document in enumerate(plan.writes):
+        key = (document.kind, document.target)
+        if folder is not None:
+            _save_backup(folder, index, document, previous.get(key))
+        try:
+            gooddata.write(document)
+        except ReconcilerError as error:
+            report.error = str(error)
+            report.not_applied = list(plan.writes[index:])
+            return report
+        previous[key] = document.body
+        report.applied.append(document)
+        progress(f"  wrote {document.label}")
+        if after_write is not None:
+            after_write(document)
+    return report
+
+
+def _backup_folder(root: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    folder = root / stamp
+    folder.mkdir(parents=True, exist_ok=False)
+    return folder
+
+
+def _backup_name(index: int, document: Document) -> str:
+    target = f"-{document.target}" if document.target else ""
+    return f"{index:03d}-{document.kind}{target}.json"
+
+
+def _save_backup(folder: Path, index: int, document: Document, body: Any) -> None:
+    record = {"kind": document.kind, "target": document.target, "body": body}
+    path = folder / _backup_name(index, document)
+    path.write_text(json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def load_backup(folder: Path) -> list[Document]:
+    """The documents to put back from a backup folder: the oldest backup of each document,
+    users and groups first so that every principal a grant names exists again."""
+    if not folder.is_dir():
+        raise ReconcilerError(f"{folder}: no such backup folder")
+    files = sorted(folder.glob("*.json"))
+    if not files:
+        raise ReconcilerError(f"{folder}: the folder holds no backup documents")
+    first: dict[tuple[str, str], Document] = {}
+    for path in files:
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            key = (record["kind"], record["target"])
+            document = Document(record["kind"], record["target"], record["body"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise ReconcilerError(f"{path}: not a backup document ({error})") from None
+        if document.kind not in _RESTORE_ORDER:
+            raise ReconcilerError(f"{path}: unknown document kind '{document.kind}'")
+        first.setdefault(key, document)
+    return sorted(first.values(), key=lambda d: (_RESTORE_ORDER[d.kind], d.target))
+
+
+_RESTORE_ORDER = {
+    "users_and_groups": 0,
+    "organization_permissions": 1,
+    "workspace_permissions": 2,
+    "data_source_permissions": 3,
+}
