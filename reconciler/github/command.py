@@ -114,7 +114,7 @@ def pr_comment(
     try:
         comment, created = client.upsert_comment(pr_number, body, PLAN_MARKER)
     except GitHubError as error:
-        if fork and error.status in (401, 403, 404):
+        if fork and error.status == 403:
             # Fork pull requests also get a read-only token; the job summary still tells the author.
             click.echo(f"::warning::cannot comment on pull request #{pr_number} from a fork: {error}")
             _append_summary(body)
