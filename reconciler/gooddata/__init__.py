@@ -1,1 +1,5 @@
 """GoodData adapter: reads and writes the declarative documents through gooddata-sdk."""
+
+from reconciler.gooddata.client import GoodDataClient, GoodDataSettings
+
+__all__ = ["GoodDataClient", "GoodDataSettings"]

@@ -1,0 +1,442 @@
+"""GoodData adapter: reads and writes the declarative access documents through gooddata-sdk.
+
+Reads keep the wire format: every response is taken raw (``_preload_content=False``) and parsed
+as JSON, so no field the SDK does not model (``systemAccount``, settings with ``content``...) is
+lost on the way to a later PUT. Writes go through the generated ``LayoutApi`` with the body
+converted to the generated model in spec naming; the conversion is checked to reproduce the
+body exactly, and when the pinned client cannot represent a live value (a setting type newer
+than the client, say) the body is sent as it is rather than altered.
+
+Retries are ours, with one policy: the SDK's own urllib3 retry is switched off
+(``max_retries=0`` and no status to force a retry on) so the two do not stack.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import urllib3
+from gooddata_api_client.api.user_authorization_api import UserAuthorizationApi
+from gooddata_api_client.exceptions import ApiException, NotFoundException, OpenApiException
+from gooddata_api_client.model.declarative_data_source_permissions import DeclarativeDataSourcePermissions
+from gooddata_api_client.model.declarative_organization_permission import DeclarativeOrganizationPermission
+from gooddata_api_client.model.declarative_users_user_groups import DeclarativeUsersUserGroups
+from gooddata_api_client.model.declarative_workspace_permissions import DeclarativeWorkspacePermissions
+from gooddata_api_client.model_utils import validate_and_convert_types
+from gooddata_sdk import GoodDataSdk
+from gooddata_sdk.client import GoodDataApiClient, GoodDataApiClientRetryConfig
+
+from reconciler.model import (
+    Document,
+    DocumentKind,
+    GoodDataError,
+    JsonDict,
+    LiveOrganization,
+    ReconcilerError,
+)
+from reconciler.transport import RetryPolicy
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+PROFILE_PATH = "/api/v1/profile"
+USERS_AND_GROUPS_PATH = "/api/v1/layout/usersAndUserGroups"
+ORGANIZATION_PERMISSIONS_PATH = "/api/v1/layout/organization/permissions"
+WORKSPACES_PATH = "/api/v1/entities/workspaces"
+WORKSPACE_PAGE_SIZE = 500
+
+
+def workspace_permissions_path(workspace_id: str) -> str:
+    """Path of one workspace's permissions layout."""
+    return f"/api/v1/layout/workspaces/{workspace_id}/permissions"
+
+
+def data_source_permissions_path(data_source_id: str) -> str:
+    """Path of one data source's permissions layout."""
+    return f"/api/v1/layout/dataSources/{data_source_id}/permissions"
+
+
+@dataclass(frozen=True)
+class GoodDataSettings:
+    """The GoodData host and the API token to reach it with."""
+
+    host: str
+    token: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"GoodDataSettings(host={self.host!r}, token='***')"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> GoodDataSettings:
+        """Read ``GOODDATA_HOST`` and ``GOODDATA_TOKEN``."""
+        values: dict[str, str] = {}
+        for name in ("GOODDATA_HOST", "GOODDATA_TOKEN"):
+            value = environ.get(name, "").strip()
+            if not value:
+                raise ReconcilerError(f"environment variable {name} is not set")
+            values[name] = value
+        host = values["GOODDATA_HOST"].rstrip("/")
+        if "://" not in host:
+            host = f"https://{host}"
+        parts = urlsplit(host)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ReconcilerError("GOODDATA_HOST must be a host name or an http(s):// URL")
+        return cls(host=host, token=values["GOODDATA_TOKEN"])
+
+
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    urllib3.exceptions.HTTPError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def _is_retryable(error: BaseException) -> bool:
+    if isinstance(error, ApiException):
+        status = error.status or 0
+        return status == 429 or status >= 500
+    return isinstance(error, _CONNECTION_ERRORS)
+
+
+def _headers_of(error: BaseException) -> Mapping[str, Any] | None:
+    if isinstance(error, ApiException) and error.headers is not None:
+        return dict(error.headers.items()) if hasattr(error.headers, "items") else None
+    return None
+
+
+def _describe(error: BaseException) -> str:
+    """Status and GoodData's title/detail, or the kind of connection failure; never a header."""
+    if isinstance(error, ApiException):
+        if not error.status:
+            return "the request could not be sent (TLS or client error)"
+        detail = ""
+        body = error.body
+        if isinstance(body, bytes | bytearray):
+            body = body.decode("utf-8", errors="replace")
+        if isinstance(body, str) and body:
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, Mapping):
+                parts = [str(parsed[key]) for key in ("title", "detail") if parsed.get(key)]
+                detail = " - ".join(parts)
+        if not detail:
+            detail = str(error.reason or "")
+        return f"{error.status} {detail}".strip()
+    if isinstance(error, urllib3.exceptions.MaxRetryError) and error.reason is not None:
+        error = error.reason
+    if isinstance(error, urllib3.exceptions.TimeoutError | TimeoutError):
+        return "timed out"
+    return f"connection failed ({type(error).__name__})"
+
+
+class GoodDataClient:
+    """Reads the live access documents of a GoodData organisation and writes them back."""
+
+    def __init__(
+        self,
+        settings: GoodDataSettings,
+        *,
+        policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, safe as a default
+    ) -> None:
+        self._settings = settings
+        self._policy = policy
+        api_client = GoodDataApiClient(
+            settings.host,
+            settings.token,
+            retry_config=GoodDataApiClientRetryConfig(max_retries=0, status_forcelist=()),
+        )
+        self._sdk = GoodDataSdk(api_client)
+        self._generated = api_client._api_client
+        self._layout = api_client.layout_api
+        self._entities = api_client.entities_api
+        self._authorization = UserAuthorizationApi(self._generated)
+        self._lock = threading.Lock()
+        self._requests = 0
+
+    def __repr__(self) -> str:
+        return f"GoodDataClient({self._settings!r})"
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far, retries included."""
+        return self._requests
+
+    @property
+    def host(self) -> str:
+        """The GoodData host this client talks to."""
+        return self._settings.host
+
+    # ---------------------------------------------------------------------------------------
+    # Transport
+    # ---------------------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, send: Callable[[], T]) -> T:
+        """Send one request with the retry policy; a final failure becomes ``GoodDataError``.
+
+        A 404 reply is re-raised as is (``NotFoundException``) for the callers that treat it as
+        "absent"; every other failure becomes ``GoodDataError``.
+        """
+
+        def attempt_once() -> T:
+            with self._lock:
+                self._requests += 1
+            return send()
+
+        try:
+            for attempt in self._policy.retrying(_is_retryable, _headers_of):
+                with attempt:
+                    return attempt_once()
+        except NotFoundException:
+            raise
+        except (OpenApiException, *_CONNECTION_ERRORS) as error:
+            message = f"{method} {path} failed: {_describe(error)}"
+            raise GoodDataError(message.replace(self._settings.token, "***")) from None
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _get_json(self, path: str, send: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """GET a document raw and parse its JSON, keeping every field in wire format."""
+        try:
+            return self._get_json_or_404(path, send, *args, **kwargs)
+        except NotFoundException as error:
+            raise GoodDataError(f"GET {path} failed: {_describe(error)}") from None
+
+    def _get_json_or_404(self, path: str, send: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+
+        def fetch() -> bytes:
+            response = send(*args, _preload_content=False, _request_timeout=self._policy.timeout, **kwargs)
+            data: bytes = response.data
+            return data
+
+        raw = self._call("GET", path, fetch)
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError:
+            raise GoodDataError(f"GET {path} failed: the reply is not JSON") from None
+
+    def _get_json_or_absent(self, path: str, send: Callable[..., Any], *args: Any) -> Any | None:
+        """Like :meth:`_get_json`, but a real 404 reply means the object does not exist."""
+        try:
+            return self._get_json_or_404(path, send, *args)
+        except NotFoundException:
+            return None
+
+    # ---------------------------------------------------------------------------------------
+    # Reading
+    # ---------------------------------------------------------------------------------------
+
+    def profile(self) -> JsonDict:
+        """``GET /api/v1/profile``: the token's own user id and the organisation id, raw."""
+        body = self._get_json(PROFILE_PATH, self._authorization.get_profile)
+        if not isinstance(body, dict) or not body.get("userId") or not body.get("organizationId"):
+            raise GoodDataError(f"GET {PROFILE_PATH} failed: the reply has no userId or organizationId")
+        return body
+
+    def list_workspaces(self) -> dict[str, str | None]:
+        """Every workspace id with its parent id (``None`` for a top-level workspace)."""
+        workspaces: dict[str, str | None] = {}
+        page = 0
+        while True:
+            body = self._get_json(
+                WORKSPACES_PATH,
+                self._entities.get_all_entities_workspaces,
+                include=["workspaces"],
+                page=page,
+                size=WORKSPACE_PAGE_SIZE,
+            )
+            items = body.get("data") if isinstance(body, dict) else None
+            if not isinstance(items, list):
+                raise GoodDataError(f"GET {WORKSPACES_PATH} failed: the reply has no data list")
+            new_ids = 0
+            for item in items:
+                workspace_id = item.get("id")
+                if not isinstance(workspace_id, str):
+                    continue
+                if workspace_id not in workspaces:
+                    new_ids += 1
+                parent = ((item.get("relationships") or {}).get("parent") or {}).get("data") or {}
+                workspaces[workspace_id] = parent.get("id") if isinstance(parent, dict) else None
+            if len(items) < WORKSPACE_PAGE_SIZE:
+                break
+            if new_ids == 0:
+                raise GoodDataError(
+                    f"GET {WORKSPACES_PATH} failed: the server repeats a page (paging ignored)"
+                )
+            page += 1
+        return workspaces
+
+    def read_document(self, kind: DocumentKind, target: str = "") -> Any:
+        """One declarative document, raw; ``None`` when its workspace or data source does not exist."""
+        if kind == "users_and_groups":
+            return self._get_json(USERS_AND_GROUPS_PATH, self._layout.get_users_user_groups_layout)
+        if kind == "workspace_permissions":
+            return self._get_json_or_absent(
+                workspace_permissions_path(target), self._layout.get_workspace_permissions, target
+            )
+        if kind == "data_source_permissions":
+            return self._get_json_or_absent(
+                data_source_permissions_path(target), self._layout.get_data_source_permissions, target
+            )
+        if kind == "organization_permissions":
+            return self._get_json(ORGANIZATION_PERMISSIONS_PATH, self._layout.get_organization_permissions)
+        raise ValueError(f"unknown document kind {kind!r}")
+
+    def read(
+        self,
+        *,
+        workspace_ids: Iterable[str],
+        data_source_ids: Iterable[str],
+        organization_permissions: bool,
+    ) -> LiveOrganization:
+        """Read everything the reconciler compares against, for the named objects."""
+        profile = self.profile()
+        users_and_groups = self.read_document("users_and_groups")
+        if not isinstance(users_and_groups, dict):
+            raise GoodDataError(f"GET {USERS_AND_GROUPS_PATH} failed: the reply is not an object")
+        users_and_groups.setdefault("users", [])
+        users_and_groups.setdefault("userGroups", [])
+        workspaces = self.list_workspaces()
+        workspace_permissions: dict[str, JsonDict] = {}
+        for workspace_id in sorted(set(workspace_ids)):
+            if workspace_id not in workspaces:
+                continue
+            path = workspace_permissions_path(workspace_id)
+            body = self._get_json(path, self._layout.get_workspace_permissions, workspace_id)
+            if not isinstance(body, dict):
+                raise GoodDataError(f"GET {path} failed: the reply is not an object")
+            body.setdefault("permissions", [])
+            body.setdefault("hierarchyPermissions", [])
+            workspace_permissions[workspace_id] = body
+        data_source_permissions: dict[str, JsonDict] = {}
+        missing: set[str] = set()
+        for data_source_id in sorted(set(data_source_ids)):
+            body = self.read_document("data_source_permissions", data_source_id)
+            if body is None:
+                missing.add(data_source_id)
+                continue
+            if not isinstance(body, dict):
+                raise GoodDataError(
+                    f"GET {data_source_permissions_path(data_source_id)} failed: the reply is not an object"
+                )
+            body.setdefault("permissions", [])
+            data_source_permissions[data_source_id] = body
+        org_permissions: tuple[JsonDict, ...] | None = None
+        if organization_permissions:
+            body = self.read_document("organization_permissions")
+            if not isinstance(body, list):
+                raise GoodDataError(f"GET {ORGANIZATION_PERMISSIONS_PATH} failed: the reply is not a list")
+            org_permissions = tuple(body)
+        return LiveOrganization(
+            organization_id=str(profile["organizationId"]),
+            token_user_id=str(profile["userId"]),
+            users_and_groups=users_and_groups,
+            workspaces=workspaces,
+            workspace_permissions=workspace_permissions,
+            data_source_permissions=data_source_permissions,
+            organization_permissions=org_permissions,
+            missing_data_sources=frozenset(missing),
+        )
+
+    # ---------------------------------------------------------------------------------------
+    # Writing
+    # ---------------------------------------------------------------------------------------
+
+    def write(self, document: Document) -> None:
+        """PUT one declarative document (each one replaces the whole live document)."""
+        options: dict[str, Any] = {"_request_timeout": self._policy.timeout}
+        if document.kind == "users_and_groups":
+            _require_keys(document, ("users", "userGroups"))
+            body, extra = _body_and_options(self._to_model(document, (DeclarativeUsersUserGroups,)))
+            self._put(
+                USERS_AND_GROUPS_PATH,
+                lambda: self._layout.put_users_user_groups_layout(body, **options, **extra),
+            )
+        elif document.kind == "workspace_permissions":
+            # Both lists always travel: a PUT without hierarchyPermissions wipes the hierarchy grants.
+            _require_keys(document, ("permissions", "hierarchyPermissions"))
+            body, extra = _body_and_options(self._to_model(document, (DeclarativeWorkspacePermissions,)))
+            self._put(
+                workspace_permissions_path(document.target),
+                lambda: self._layout.set_workspace_permissions(document.target, body, **options, **extra),
+            )
+        elif document.kind == "data_source_permissions":
+            _require_keys(document, ("permissions",))
+            body, extra = _body_and_options(self._to_model(document, (DeclarativeDataSourcePermissions,)))
+            self._put(
+                data_source_permissions_path(document.target),
+                lambda: self._layout.set_data_source_permissions(document.target, body, **options, **extra),
+            )
+        elif document.kind == "organization_permissions":
+            if not isinstance(document.body, list):
+                raise GoodDataError("organization permissions: the document must be a JSON list")
+            body, extra = _body_and_options(self._to_model(document, ([DeclarativeOrganizationPermission],)))
+            self._put(
+                ORGANIZATION_PERMISSIONS_PATH,
+                lambda: self._layout.set_organization_permissions(body, **options, **extra),
+            )
+        else:
+            raise ValueError(f"unknown document kind {document.kind!r}")
+
+    def _put(self, path: str, send: Callable[[], Any]) -> None:
+        try:
+            self._call("PUT", path, send)
+        except NotFoundException as error:
+            raise GoodDataError(f"PUT {path} failed: {_describe(error)}") from None
+
+    def _to_model(self, document: Document, types: tuple[Any, ...]) -> Any:
+        """The body as the generated model, or the body itself when the model would change it."""
+        original = json.dumps(document.body, sort_keys=True)
+        try:
+            # The conversion rewrites nested containers in place, so it gets its own copy.
+            model = validate_and_convert_types(
+                copy.deepcopy(document.body),
+                types,
+                ["body"],
+                True,  # spec_property_naming: the keys are wire names (authId, userGroups...)
+                True,  # check the types
+                configuration=self._generated.configuration,
+            )
+            round_trip = json.dumps(self._generated.sanitize_for_serialization(model), sort_keys=True)
+        except (OpenApiException, TypeError, ValueError, KeyError, AttributeError) as error:
+            logger.warning(
+                "%s: gooddata-api-client cannot model the document (%s); sending it unchanged",
+                document.label,
+                type(error).__name__,
+            )
+            return _RawBody(copy.deepcopy(document.body))
+        if round_trip != original:
+            logger.warning(
+                "%s: gooddata-api-client would alter the document; sending it unchanged", document.label
+            )
+            return _RawBody(copy.deepcopy(document.body))
+        return model
+
+
+@dataclass(frozen=True)
+class _RawBody:
+    """A body the generated model cannot carry unchanged; sent as plain JSON instead."""
+
+    value: Any
+
+
+def _body_and_options(model: Any) -> tuple[Any, dict[str, Any]]:
+    """The body to hand to the generated call, and the options it needs (no input type check
+    for a plain JSON body: the generated client serialises a plain dict or list as it is)."""
+    if isinstance(model, _RawBody):
+        return model.value, {"_check_input_type": False}
+    return model, {}
+
+
+def _require_keys(document: Document, keys: tuple[str, ...]) -> None:
+    body = document.body
+    if not isinstance(body, Mapping) or any(key not in body for key in keys):
+        raise GoodDataError(f"{document.label}: the document must carry {', '.join(keys)}")
