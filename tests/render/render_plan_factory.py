@@ -52,7 +52,14 @@ def make_plan(
 
 
 def grant(
-    scope: str, target: str, action: str, name: str, assignee: str, *, user: bool = False, hierarchy: bool = False
+    scope: str,
+    target: str,
+    action: str,
+    name: str,
+    assignee: str,
+    *,
+    user: bool = False,
+    hierarchy: bool = False,
 ) -> GrantChange:
     """One grant change; ``user=True`` assigns it to a user instead of a group."""
     return GrantChange(
@@ -94,7 +101,9 @@ def full_plan() -> Plan:
             groups_removed=("analysts",),
             stripped=True,
         ),
-        UserChange("delete", "carl", "departed from auth0", auth_id="auth0|carl1", email="carl@acme-analytics.com"),
+        UserChange(
+            "delete", "carl", "departed from auth0", auth_id="auth0|carl1", email="carl@acme-analytics.com"
+        ),
     )
     groups = (
         GroupChange("create", "analysts", "new in desired state", name="Analysts", parents_added=("all",)),
@@ -135,7 +144,7 @@ def full_plan() -> Plan:
 
 
 def big_plan(changes: int) -> Plan:
-    """A plan of ``changes`` changes: a quarter users created, the rest workspace grants over 50 workspaces."""
+    """A plan of ``changes`` changes: a quarter new users, the rest grants spread over 50 workspaces."""
     user_count = changes // 4
     users = tuple(
         UserChange(

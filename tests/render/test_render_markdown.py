@@ -198,7 +198,9 @@ def test_cap_on_large_plans(changes: int) -> None:
 
 def test_cap_with_custom_limit_and_hint() -> None:
     plan = big_plan(5_000)
-    text = render_markdown(plan, max_chars=10_000, full_plan_hint="See [the artifact](https://example.com/a).")
+    text = render_markdown(
+        plan, max_chars=10_000, full_plan_hint="See [the artifact](https://example.com/a)."
+    )
     assert len(text) <= 10_000
     assert _details_balanced(text)
     assert text.endswith("See [the artifact](https://example.com/a).\n")

@@ -102,4 +102,6 @@ def test_summary_line_singular_and_plural() -> None:
 
 
 def test_summary_line_empty_plan() -> None:
-    assert summary_line(make_plan()) == EMPTY_PLAN_MESSAGE == "No changes. GoodData matches the desired state."
+    assert (
+        summary_line(make_plan()) == EMPTY_PLAN_MESSAGE == "No changes. GoodData matches the desired state."
+    )
