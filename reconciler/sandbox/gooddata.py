@@ -3,17 +3,17 @@
 One ``GoodDataState`` (guarded by a lock) stands behind every endpoint: a user put through ``/layout/users``
 shows in ``/entities/users`` and in ``/layout/usersAndUserGroups``, and the other way round.
 
-Behaviour copied from recordings of a real server: layout documents, entity documents with paging, ``included``
-and ``relationships``, the 302 of ``/entities/organization``, and the 404 problem body.
+Behaviour copied from recordings of a real server: layout documents, entity documents with paging,
+``included`` and ``relationships``, the 302 of ``/entities/organization``, and the 404 problem body.
 
 Assumptions (no recording shows the real server's choice):
 
-* Removing a user or a user group (a declarative PUT that leaves it out, or an entity DELETE) removes every grant
-  naming it: workspace permissions and hierarchy permissions, data-source permissions, organization permissions,
-  user and group ``SEE`` permissions, group parents and user memberships.
-* A body that breaks referential integrity (an unknown group, assignee, parent or workspace) is answered with the
-  same 400 problem as a body that fails schema validation. An unknown workspace or data source in the URL gives
-  the recorded 404 problem.
+* Removing a user or a user group (a declarative PUT that leaves it out, or an entity DELETE) removes every
+  grant naming it: workspace permissions and hierarchy permissions, data-source permissions, organization
+  permissions, user and group ``SEE`` permissions, group parents and user memberships.
+* A body that breaks referential integrity (an unknown group, assignee, parent or workspace) is answered with
+  the same 400 problem as a body that fails schema validation. An unknown workspace or data source in the URL
+  gives the recorded 404 problem.
 * Creating an entity whose id exists gives 409; deleting a workspace that still has children gives 400.
 * A missing or wrong bearer token gives a 401 problem.
 
@@ -52,8 +52,13 @@ DEFAULT_TOKEN = "sandbox-gooddata-token"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 NOT_FOUND_DETAIL = "The requested endpoint does not exist or you do not have permission to access it."
 DEFAULT_PAGE_SIZE = 20
-_USER_ATTRIBUTES = (("authId", "authenticationId"), ("email", "email"), ("firstname", "firstname"))
-_USER_ATTRIBUTES += (("lastname", "lastname"), ("systemAccount", "systemAccount"))
+_USER_ATTRIBUTES: tuple[tuple[str, str], ...] = (
+    ("authId", "authenticationId"),
+    ("email", "email"),
+    ("firstname", "firstname"),
+    ("lastname", "lastname"),
+    ("systemAccount", "systemAccount"),
+)
 
 
 class RequestRejected(ValueError):
@@ -68,8 +73,18 @@ class RequestRejected(ValueError):
 def problem(status: int, detail: str) -> dict[str, Any]:
     """A problem body shaped like the real server's."""
     titles = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed"}
-    titles |= {409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
-    return {"title": titles.get(status, "Error"), "status": status, "detail": detail, "traceId": secrets.token_hex(16)}
+    titles |= {
+        409: "Conflict",
+        429: "Too Many Requests",
+        500: "Internal Server Error",
+        503: "Service Unavailable",
+    }
+    return {
+        "title": titles.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "traceId": secrets.token_hex(16),
+    }
 
 
 def problem_response(status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
@@ -85,7 +100,9 @@ def not_found_response() -> Response:
 def _check_schema(schema_name: str, body: Any, *, as_array: bool = False) -> None:
     errors = validation_errors(schema_name, body, as_array=as_array)
     if errors:
-        detail = "; ".join(message if len(message) <= 300 else message[:297] + "..." for message in errors[:10])
+        detail = "; ".join(
+            message if len(message) <= 300 else message[:297] + "..." for message in errors[:10]
+        )
         raise RequestRejected(400, detail)
 
 
@@ -117,7 +134,7 @@ class GoodDataSeed:
 
     @classmethod
     def default(cls) -> GoodDataSeed:
-        """The bootstrap ``admin`` in ``adminGroup`` (org MANAGE), workspaces demo > demo_west/demo_east, demo-ds."""
+        """Bootstrap ``admin`` in ``adminGroup`` (org MANAGE); demo > demo_west, demo_east; demo-ds."""
         return cls.from_layout(
             {
                 "users": [{"id": "admin", "userGroups": [{"id": "adminGroup", "type": "userGroup"}]}],
@@ -173,7 +190,7 @@ class GoodDataSeed:
 
 
 class GoodDataState:
-    """The one store behind every endpoint of a sandbox GoodData server; thread-safe, wire format in and out."""
+    """The one store behind every endpoint of a sandbox GoodData server; thread-safe, wire format in/out."""
 
     def __init__(self, seed: GoodDataSeed | None = None) -> None:
         seed = seed or GoodDataSeed.default()
@@ -343,10 +360,15 @@ class GoodDataState:
         """Add or replace one user (layout format), keeping its permissions and settings if not given."""
         with self._lock:
             existing = self._users.get(user["id"], {})
-            merged = {"permissions": existing.get("permissions", []), "settings": existing.get("settings", [])}
+            merged = {
+                "permissions": existing.get("permissions", []),
+                "settings": existing.get("settings", []),
+            }
             merged |= user
             normalized = self._normalize_users([merged])
-            self._check_users(normalized, group_ids=set(self._groups), user_ids=set(self._users) | {user["id"]})
+            self._check_users(
+                normalized, group_ids=set(self._groups), user_ids=set(self._users) | {user["id"]}
+            )
             self._users.update(normalized)
 
     def delete_user(self, user_id: str) -> None:
@@ -396,7 +418,9 @@ class GoodDataState:
         with self._lock:
             parent = workspace.get("parent")
             if parent is not None and (parent not in self._workspaces or parent == workspace["id"]):
-                raise RequestRejected(400, f"Workspace '{workspace['id']}': unknown parent workspace '{parent}'.")
+                raise RequestRejected(
+                    400, f"Workspace '{workspace['id']}': unknown parent workspace '{parent}'."
+                )
             self._workspaces[workspace["id"]] = {k: v for k, v in workspace.items() if v is not None}
             self._workspace_permissions.setdefault(
                 workspace["id"], {"permissions": [], "hierarchyPermissions": []}
@@ -409,7 +433,9 @@ class GoodDataState:
                 raise KeyError(workspace_id)
             children = [w for w, ws in self._workspaces.items() if ws.get("parent") == workspace_id]
             if children:
-                raise RequestRejected(400, f"Workspace '{workspace_id}' has child workspaces: {sorted(children)}.")
+                raise RequestRejected(
+                    400, f"Workspace '{workspace_id}' has child workspaces: {sorted(children)}."
+                )
             del self._workspaces[workspace_id]
             del self._workspace_permissions[workspace_id]
 
@@ -453,15 +479,21 @@ class GoodDataState:
         for user in users.values():
             for membership in user["userGroups"]:
                 if membership["id"] not in group_ids:
-                    raise RequestRejected(400, f"User '{user['id']}': unknown user group '{membership['id']}'.")
+                    raise RequestRejected(
+                        400, f"User '{user['id']}': unknown user group '{membership['id']}'."
+                    )
             self._check_grant_assignees(f"user {user['id']}", user["permissions"], known_users, group_ids)
 
     def _check_groups(self, groups: dict[str, dict[str, Any]], user_ids: set[str]) -> None:
         for group in groups.values():
             for parent in group.get("parents", []):
                 if parent["id"] not in groups:
-                    raise RequestRejected(400, f"User group '{group['id']}': unknown parent '{parent['id']}'.")
-            self._check_grant_assignees(f"userGroup {group['id']}", group["permissions"], user_ids, set(groups))
+                    raise RequestRejected(
+                        400, f"User group '{group['id']}': unknown parent '{parent['id']}'."
+                    )
+            self._check_grant_assignees(
+                f"userGroup {group['id']}", group["permissions"], user_ids, set(groups)
+            )
 
     def _check_grant_assignees(
         self,
@@ -519,7 +551,8 @@ def _dedupe(grants: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for grant in grants:
         kind, assignee_id = _assignee_key(grant["assignee"])
         seen.setdefault(
-            (grant["name"], kind, assignee_id), {"name": grant["name"], "assignee": {"id": assignee_id, "type": kind}}
+            (grant["name"], kind, assignee_id),
+            {"name": grant["name"], "assignee": {"id": assignee_id, "type": kind}},
         )
     return list(seen.values())
 
@@ -527,7 +560,9 @@ def _dedupe(grants: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # ----- entity documents -----
 
 
-def _user_entity(user: dict[str, Any], base: str, *, links: bool, relationships: bool = True) -> dict[str, Any]:
+def _user_entity(
+    user: dict[str, Any], base: str, *, links: bool, relationships: bool = True
+) -> dict[str, Any]:
     attributes = {wire: user[layout] for layout, wire in _USER_ATTRIBUTES if layout in user}
     entity: dict[str, Any] = {"attributes": attributes, "id": user["id"], "type": "user"}
     if links:
@@ -537,7 +572,9 @@ def _user_entity(user: dict[str, Any], base: str, *, links: bool, relationships:
     return entity
 
 
-def _group_entity(group: dict[str, Any], base: str, *, links: bool, relationships: bool = True) -> dict[str, Any]:
+def _group_entity(
+    group: dict[str, Any], base: str, *, links: bool, relationships: bool = True
+) -> dict[str, Any]:
     attributes = {"name": group["name"]} if "name" in group else {}
     entity: dict[str, Any] = {"attributes": attributes, "id": group["id"], "type": "userGroup"}
     if links:
@@ -550,7 +587,11 @@ def _group_entity(group: dict[str, Any], base: str, *, links: bool, relationship
 def _workspace_entity(
     workspace: dict[str, Any], base: str, *, links: bool, relationships: bool = True
 ) -> dict[str, Any]:
-    entity: dict[str, Any] = {"attributes": {"name": workspace["name"]}, "id": workspace["id"], "type": "workspace"}
+    entity: dict[str, Any] = {
+        "attributes": {"name": workspace["name"]},
+        "id": workspace["id"],
+        "type": "workspace",
+    }
     if links:
         entity["links"] = {"self": f"{base}/api/v1/entities/workspaces/{workspace['id']}"}
     if relationships and workspace.get("parent"):
@@ -569,8 +610,12 @@ class _EntityKind:
 
 
 _USERS = _EntityKind("users", "user", "JsonApiUserInDocument", "JsonApiUserPatchDocument")
-_GROUPS = _EntityKind("userGroups", "userGroup", "JsonApiUserGroupInDocument", "JsonApiUserGroupPatchDocument")
-_WORKSPACES = _EntityKind("workspaces", "workspace", "JsonApiWorkspaceInDocument", "JsonApiWorkspacePatchDocument")
+_GROUPS = _EntityKind(
+    "userGroups", "userGroup", "JsonApiUserGroupInDocument", "JsonApiUserGroupPatchDocument"
+)
+_WORKSPACES = _EntityKind(
+    "workspaces", "workspace", "JsonApiWorkspaceInDocument", "JsonApiWorkspacePatchDocument"
+)
 
 
 class GoodDataApplication(SandboxApplication):
@@ -597,7 +642,11 @@ class GoodDataApplication(SandboxApplication):
             (f"{entities}/userGroups", ("GET", "POST"), self.entity_collection(_GROUPS)),
             (f"{entities}/userGroups/{{id}}", ("GET", "PUT", "PATCH", "DELETE"), self.entity_item(_GROUPS)),
             (f"{entities}/workspaces", ("GET", "POST"), self.entity_collection(_WORKSPACES)),
-            (f"{entities}/workspaces/{{id}}", ("GET", "PUT", "PATCH", "DELETE"), self.entity_item(_WORKSPACES)),
+            (
+                f"{entities}/workspaces/{{id}}",
+                ("GET", "PUT", "PATCH", "DELETE"),
+                self.entity_item(_WORKSPACES),
+            ),
             (f"{entities}/organization", ("GET",), self.organization_redirect),
             (f"{entities}/admin/organizations/{{id}}", ("GET",), self.organization),
             ("/api/v1/profile", ("GET",), self.profile),
@@ -713,15 +762,20 @@ class GoodDataApplication(SandboxApplication):
         if kind is _USERS:
             ids = [g["id"] for item in items for g in item.get("userGroups", [])]
             groups = {g["id"]: g for g in self.state.user_groups()}
-            return [_group_entity(groups[i], base, links=True, relationships=False) for i in dict.fromkeys(ids)]
+            return [
+                _group_entity(groups[i], base, links=True, relationships=False) for i in dict.fromkeys(ids)
+            ]
         if kind is _GROUPS:
             ids = [p["id"] for item in items for p in item.get("parents", [])]
             groups = {g["id"]: g for g in self.state.user_groups()}
-            return [_group_entity(groups[i], base, links=True, relationships=False) for i in dict.fromkeys(ids)]
+            return [
+                _group_entity(groups[i], base, links=True, relationships=False) for i in dict.fromkeys(ids)
+            ]
         ids = [item["parent"] for item in items if item.get("parent")]
         workspaces = {w["id"]: w for w in self.state.workspaces()}
         return [
-            _workspace_entity(workspaces[i], base, links=True, relationships=False) for i in dict.fromkeys(ids)
+            _workspace_entity(workspaces[i], base, links=True, relationships=False)
+            for i in dict.fromkeys(ids)
         ]
 
     def entity_collection(self, kind: _EntityKind) -> Handler:
@@ -789,17 +843,23 @@ class GoodDataApplication(SandboxApplication):
             _check_schema(schema, body)
             data = body["data"]
             if entity_id is not None and data["id"] != entity_id:
-                raise RequestRejected(400, f"Id in the body '{data['id']}' does not match the URL '{entity_id}'.")
+                raise RequestRejected(
+                    400, f"Id in the body '{data['id']}' does not match the URL '{entity_id}'."
+                )
             existing = {item["id"]: item for item in self._entities(kind)}
             if entity_id is not None and entity_id not in existing:
                 return not_found_response()
-            layout_item = self._layout_from_entity(kind, data, existing.get(data["id"]), request.method == "PATCH")
+            layout_item = self._layout_from_entity(
+                kind, data, existing.get(data["id"]), request.method == "PATCH"
+            )
             if kind is _USERS:
                 (self.state.create_user if entity_id is None else self.state.replace_user)(layout_item)
             elif kind is _GROUPS:
                 (self.state.create_group if entity_id is None else self.state.replace_group)(layout_item)
             else:
-                (self.state.create_workspace if entity_id is None else self.state.replace_workspace)(layout_item)
+                (self.state.create_workspace if entity_id is None else self.state.replace_workspace)(
+                    layout_item
+                )
         except RequestRejected as rejected:
             return problem_response(rejected.status, rejected.detail)
         stored = next(item for item in self._entities(kind) if item["id"] == data["id"])
@@ -810,7 +870,9 @@ class GoodDataApplication(SandboxApplication):
         }
         return json_response(answer, 201 if entity_id is None else 200)
 
-    def _entity_without_relationships(self, kind: _EntityKind, item: dict[str, Any], base: str) -> dict[str, Any]:
+    def _entity_without_relationships(
+        self, kind: _EntityKind, item: dict[str, Any], base: str
+    ) -> dict[str, Any]:
         if kind is _USERS:
             return _user_entity(item, base, links=False, relationships=False)
         if kind is _GROUPS:

@@ -2,12 +2,13 @@
 
 Each sandbox server is a werkzeug WSGI application served by a threaded werkzeug server in a daemon thread.
 The request handler sets ``TCP_NODELAY`` on every accepted socket: without it, Nagle's algorithm and delayed
-ACKs add about 40 ms to each keep-alive request, and the sandbox rather than the code under test would dominate
-every timing.
+ACKs add about 40 ms to each keep-alive request, and the sandbox rather than the code under test would
+dominate every timing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
@@ -114,7 +115,7 @@ class Faults:
         self.configure(FaultConfig())
 
     def add_script(self, method: str, path_regex: str, kind: str, times: int = 1) -> None:
-        """Answer the next ``times`` requests matching ``method`` ("*" for any) and ``path_regex`` with ``kind``."""
+        """Answer the next ``times`` requests matching ``method`` ("*": any) and ``path_regex``: ``kind``."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(FAULT_KINDS)}")
         with self._lock:
@@ -144,7 +145,11 @@ class Faults:
             retry_after = max(1, math.ceil(reset_epoch - now))
             kind: str | None = None
             for scripted in self._script:
-                if scripted.remaining > 0 and scripted.method in ("*", method) and scripted.pattern.search(path):
+                if (
+                    scripted.remaining > 0
+                    and scripted.method in ("*", method)
+                    and scripted.pattern.search(path)
+                ):
                     scripted.remaining -= 1
                     kind = scripted.kind
                     break
@@ -204,7 +209,8 @@ class Counters:
             return sum(
                 n
                 for (m, p), n in self._by_path.items()
-                if (method is None or m == method.upper()) and (path_prefix is None or p.startswith(path_prefix))
+                if (method is None or m == method.upper())
+                and (path_prefix is None or p.startswith(path_prefix))
             )
 
     def by_endpoint(self) -> dict[str, int]:
@@ -232,7 +238,10 @@ class Counters:
 
 
 def json_response(
-    body: Any, status: int = 200, content_type: str = "application/json", headers: Mapping[str, str] | None = None
+    body: Any,
+    status: int = 200,
+    content_type: str = "application/json",
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     """A response carrying ``body`` as compact JSON."""
     return Response(
@@ -297,7 +306,7 @@ class SandboxApplication:
         adapter = self._url_map.bind_to_environ(environ)
         template = "(unknown)"
         handler: Handler | None = None
-        args: dict[str, str] = {}
+        args: Mapping[str, Any] = {}
         error: Response | None = None
         try:
             endpoint, args = adapter.match()
@@ -326,7 +335,7 @@ class SandboxApplication:
             if decision.kind == "stall":
                 self.counters.record_fault()
             assert handler is not None
-            response = handler(request, args)
+            response = handler(request, {k: str(v) for k, v in args.items()})
             if response.status_code < 400:
                 self.counters.record_answered(method, template)
         return self.decorate(response, decision)(environ, start_response)
@@ -334,16 +343,18 @@ class SandboxApplication:
 
 def _werkzeug_rule(template: str) -> str:
     """``/a/{id}/b`` -> ``/a/<id>/b``; a trailing ``{name:path}`` accepts slashes."""
-    return re.sub(r"\{(\w+)(?::path)?\}", lambda m: f"<{'path:' if ':path' in m.group(0) else ''}{m.group(1)}>", template)
+    return re.sub(
+        r"\{(\w+)(?::path)?\}",
+        lambda m: f"<{'path:' if ':path' in m.group(0) else ''}{m.group(1)}>",
+        template,
+    )
 
 
 def _drop_connection(environ: dict[str, Any]) -> None:
     sock = environ.get("werkzeug.socket")
     if isinstance(sock, socket.socket):
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 class _FastQuietHandler(WSGIRequestHandler):

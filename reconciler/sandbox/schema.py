@@ -24,7 +24,10 @@ EXTRA_WORKSPACE_PERMISSIONS = (
     "CREATE_VISUALIZATION",
     "CREATE_COMPUTED_ATTRIBUTE",
 )
-_WORKSPACE_PERMISSION_SCHEMAS = ("DeclarativeSingleWorkspacePermission", "DeclarativeWorkspaceHierarchyPermission")
+_WORKSPACE_PERMISSION_SCHEMAS = (
+    "DeclarativeSingleWorkspacePermission",
+    "DeclarativeWorkspaceHierarchyPermission",
+)
 
 
 @functools.cache
@@ -36,15 +39,18 @@ def openapi_spec() -> dict[str, Any]:
     for name in _WORKSPACE_PERMISSION_SCHEMAS:
         schema = copy.deepcopy(schemas[name])
         enum = schema["properties"]["name"]["enum"]
-        schema["properties"]["name"]["enum"] = enum + [p for p in EXTRA_WORKSPACE_PERMISSIONS if p not in enum]
+        schema["properties"]["name"]["enum"] = enum + [
+            p for p in EXTRA_WORKSPACE_PERMISSIONS if p not in enum
+        ]
         schemas[name] = schema
     return spec
 
 
 @functools.cache
 def _registry() -> Registry[Any]:
-    resource: Resource[Any] = Resource(contents=openapi_spec(), specification=DRAFT7)
-    return Registry().with_resource(SPEC_URI, resource)
+    resource: Resource[Any] = DRAFT7.create_resource(openapi_spec())
+    registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
+    return registry
 
 
 @functools.cache
@@ -57,10 +63,12 @@ def _validator(schema_name: str, as_array: bool) -> jsonschema.Draft7Validator:
 
 
 def validation_errors(schema_name: str, body: Any, *, as_array: bool = False) -> list[str]:
-    """Human-readable problems of ``body`` against a component schema (or an array of it); empty when valid."""
+    """Readable problems of ``body`` against a component schema (or an array of it); empty when valid."""
     validator = _validator(schema_name, as_array)
     messages = []
     for error in sorted(validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path))):
-        location = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+        location = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(
+            "."
+        )
         messages.append(f"{location or '(body)'}: {error.message}")
     return messages
