@@ -132,8 +132,8 @@ def check_saved_plan(saved: Mapping[str, Any], fresh: Plan) -> None:
         changed.append("the plan differs")
     if changed:
         raise StaleSavedPlanError(
-            f"the saved plan {str(saved.get('checksum', ''))[:12]} is stale: {', '.join(changed)} since it was "
-            "made; run plan again and review the new plan"
+            f"the saved plan {str(saved.get('checksum', ''))[:12]} is stale: {', '.join(changed)} "
+            "since it was made; run plan again and review the new plan"
         )
 
 

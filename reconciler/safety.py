@@ -123,7 +123,8 @@ def check_lockout(plan: Plan, *, live: LiveOrganization) -> GuardResult:
         return GuardResult(
             "lockout",
             False,
-            f"the API token's user '{token_user}' would lose organization MANAGE and could not run the next apply",
+            f"the API token's user '{token_user}' would lose organization MANAGE "
+            "and could not run the next apply",
             overridable=False,
         )
     return GuardResult("lockout", True, f"{len(after)} users hold organization MANAGE", overridable=False)
