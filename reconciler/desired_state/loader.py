@@ -94,7 +94,7 @@ def _suggest(value: str, candidates: list[str]) -> str | None:
     by_upper = {c.upper(): c for c in candidates}
     if value.upper() in by_upper:
         return by_upper[value.upper()]
-    matches = difflib.get_close_matches(value, candidates, n=1, cutoff=0.6)
+    matches = difflib.get_close_matches(value, candidates, n=1, cutoff=0.7)
     return matches[0] if matches else None
 
 
@@ -204,6 +204,8 @@ class _Checker:
                 error.validator == "required" and not error.absolute_path
             ):
                 continue  # reported by check_version
+            if tuple(error.absolute_path) in self.source_map.unresolved:
+                continue  # the failed ${VAR} substitution is reported already
             self.errors.extend(self._schema_diagnostics(error))
 
     def _schema_diagnostics(self, error: jsonschema.ValidationError) -> Iterator[Diagnostic]:
@@ -238,8 +240,8 @@ class _Checker:
                 if isinstance(value, str) and path not in self.source_map.substituted
                 else None
             )
-            hint = f"did you mean '{suggestion}'? " if suggestion else ""
-            yield _error(f"{shown} is not a valid {what}; {hint}use one of: {', '.join(allowed)}", location)
+            hint = f"did you mean '{suggestion}'? Otherwise u" if suggestion else "u"
+            yield _error(f"{shown} is not a valid {what}; {hint}se one of: {', '.join(allowed)}", location)
         elif kind == "type":
             yield _error(self._type_message(path, value, error), location)
         elif kind == "pattern":
@@ -340,7 +342,7 @@ class _Checker:
                 continue
             location = self.source_map.key_at(path) if is_key else self.source_map.value_at(path)
             suggestion = _suggest(group_id, sorted(known))
-            hint = f"did you mean '{suggestion}'? Otherwise d" if suggestion else "D"
+            hint = f"did you mean '{suggestion}'? Otherwise d" if suggestion else "d"
             self.errors.append(
                 _error(
                     f"group '{group_id}' ({_dotted(path)}) is not declared under groups:; {hint}eclare it "

@@ -50,6 +50,8 @@ class SourceMap:
     value_locations: dict[KeyPath, Location] = field(default_factory=dict)
     #: key paths whose string value came (partly) from environment variables, with the variable names
     substituted: dict[KeyPath, tuple[str, ...]] = field(default_factory=dict)
+    #: key paths whose substitution failed (already reported; their value is not checked further)
+    unresolved: set[KeyPath] = field(default_factory=set)
 
     def value_at(self, path: KeyPath) -> Location:
         """Where the value at ``path`` was written, or its nearest enclosing value."""
@@ -132,11 +134,9 @@ def _syntax_error(exc: yaml.YAMLError, text: str, display_path: str) -> Diagnost
         position = exc.position
         line = text.count("\n", 0, position) + 1
         column = position - (text.rfind("\n", 0, position) + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
         message = (
-            f"character {exc.character!r} (code point {ord(exc.character)}) cannot appear in a YAML file; "
-            "delete it or retype it"
-            if isinstance(exc.character, str)
-            else f"unreadable character in the file: {exc.reason}; delete it or retype it"
+            f"the control character U+{code:04X} cannot appear in a YAML file; delete it or retype the text"
         )
         return _error(message, Location(display_path, line, column))
     if isinstance(exc, yaml.MarkedYAMLError):
@@ -152,7 +152,10 @@ def _syntax_error(exc: yaml.YAMLError, text: str, display_path: str) -> Diagnost
 
 def compose(text: str, display_path: str) -> tuple[yaml.Node | None, list[Diagnostic]]:
     """Parse ``text`` into one node tree with a safe loader; syntax errors become diagnostics."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # the reader checks every character up front
+        return None, [_syntax_error(exc, text, display_path)]
     try:
         return loader.get_single_node(), []
     except yaml.YAMLError as exc:
@@ -331,6 +334,7 @@ class _Converter:
                     "fix the reference, or write '$${' for a literal '${'",
                     node,
                 )
+                self.source_map.unresolved.add(path)
                 return whole
             used.append(name)
             if name not in self.environ:
@@ -339,6 +343,7 @@ class _Converter:
                     "or write '$${' for a literal '${'",
                     node,
                 )
+                self.source_map.unresolved.add(path)
                 return ""
             return self.environ[name]
 
