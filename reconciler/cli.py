@@ -1,0 +1,477 @@
+"""The ``reconcile`` command line: validate, plan, apply, export, restore, schema, sandbox, demo.
+
+Every command is a thin layer over the engine: it loads inputs, builds adapters from the
+environment, and turns errors into one-line messages with exit code 1. Progress and logs go to
+stderr; stdout carries only the requested output (so ``--format json`` pipes into ``jq``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from reconciler import __version__
+from reconciler.desired_state.loader import DEFAULT_CONFIG_PATH, load_desired_state_with_warnings
+from reconciler.engine import (
+    ApplyReport,
+    GoodDataPort,
+    PlanContext,
+    apply_plan,
+    check_saved_plan,
+    load_backup,
+    make_plan,
+)
+from reconciler.identity import IdentityProvider
+from reconciler.model import DesiredState, Diagnostic, InputError, ReconcilerError
+from reconciler.plan import Plan
+from reconciler.render.json import render_json
+from reconciler.render.markdown import render_markdown
+from reconciler.render.text import render_text
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+SECRET_VARIABLES = ("AUTH0_CLIENT_SECRET", "AUTH0_SECRET", "GOODDATA_TOKEN")
+DEFAULT_BACKUP_DIR = ".reconciler-backups"
+
+log = logging.getLogger("reconciler")
+
+
+@dataclass
+class Runtime:
+    """Per-invocation settings shared by the commands."""
+
+    environ: Mapping[str, str]
+    debug: bool = False
+    secrets: list[str] = field(default_factory=list)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every known secret value replaced."""
+        for secret in self.secrets:
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+
+class _RedactingFilter(logging.Filter):
+    """Removes secret values from every log record, whatever logged them."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__()
+        self.runtime = runtime
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.runtime.redact(record.getMessage())
+        record.args = None
+        return True
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _fail(message: str) -> NoReturn:
+    raise click.exceptions.Exit(_report_error(message))
+
+
+def _report_error(message: str) -> int:
+    click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)
+    return EXIT_ERROR
+
+
+@contextmanager
+def _clean_errors(runtime: Runtime) -> Iterator[None]:
+    """Turn every failure into one-line messages and exit code 1; no traceback unless --debug."""
+    try:
+        yield
+    except InputError as error:
+        for diagnostic in error.diagnostics:
+            click.echo(runtime.redact(_diagnostic_line(diagnostic)), err=True)
+        count = sum(1 for d in error.diagnostics if d.level == "error")
+        _say(f"{count} error{'s' if count != 1 else ''}; nothing was written.")
+        raise click.exceptions.Exit(EXIT_ERROR) from None
+    except ReconcilerError as error:
+        raise click.exceptions.Exit(_report_error(runtime.redact(str(error)))) from None
+    except (click.exceptions.Exit, click.ClickException, click.Abort):
+        raise
+    except Exception as error:  # an unexpected failure: still one line, never a secret
+        if runtime.debug:
+            click.echo(runtime.redact(traceback.format_exc()), err=True)
+        message = runtime.redact(f"{type(error).__name__}: {error}".splitlines()[0])
+        raise click.exceptions.Exit(_report_error(f"unexpected failure: {message}")) from None
+
+
+def _diagnostic_line(diagnostic: Diagnostic) -> str:
+    prefix = f"{diagnostic.location}: " if diagnostic.location else ""
+    return f"{prefix}{diagnostic.level}: {diagnostic.message}"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="reconcile")
+@click.option("--debug", is_flag=True, help="Log HTTP requests and show tracebacks (secrets stay redacted).")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Keep GoodData Cloud access in line with a desired-state YAML file and your identity provider.
+
+    \b
+    Typical use:
+      reconcile validate            check desired-state/access.yaml offline
+      reconcile plan                show what would change (reads Auth0 and GoodData)
+      reconcile apply               plan, confirm, write, verify
+
+    Credentials come from the environment: AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET
+    (or AUTH0_SECRET), GOODDATA_HOST, GOODDATA_TOKEN. `reconcile sandbox` prints values that point
+    at local sandbox servers; `reconcile demo` runs everything against them.
+    """
+    runtime = Runtime(environ=dict(os.environ), debug=debug)
+    runtime.secrets = [os.environ.get(name, "") for name in SECRET_VARIABLES]
+    ctx.obj = runtime
+    _configure_logging(runtime)
+
+
+def _configure_logging(runtime: Runtime) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_RedactingFilter(runtime))
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if runtime.debug else logging.WARNING)
+
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    default=DEFAULT_CONFIG_PATH,
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Desired-state file, or a directory holding access.yaml.",
+)
+
+
+def _load_state(runtime: Runtime, path: Path) -> DesiredState:
+    state, warnings = load_desired_state_with_warnings(str(path), environ=runtime.environ)
+    for warning in warnings:
+        _say(_diagnostic_line(warning))
+    return state
+
+
+@main.command()
+@config_option
+@click.pass_obj
+def validate(runtime: Runtime, config_path: Path) -> None:
+    """Check the desired-state file offline: YAML, schema and references.
+
+    Every problem is listed as file:line:col: message; exit code 1 if there is any.
+    """
+    with _clean_errors(runtime):
+        state = _load_state(runtime, config_path)
+        _say(
+            f"{state.source}: valid — {len(state.groups)} groups, {len(state.role_mappings)} role mappings, "
+            f"{len(state.users)} users, {len(state.workspaces)} workspaces, "
+            f"{len(state.data_sources)} data sources"
+        )
+
+
+def _adapters(runtime: Runtime, state: DesiredState) -> tuple[IdentityProvider, GoodDataPort]:
+    from reconciler.gooddata.client import GoodDataClient, GoodDataSettings
+    from reconciler.identity.auth0 import Auth0Provider, Auth0Settings
+
+    if state.provider != "auth0":
+        raise ReconcilerError(f"{state.source}: identity provider '{state.provider}' is not supported yet")
+    identity = Auth0Provider(Auth0Settings.from_env(runtime.environ))
+    gooddata = GoodDataClient(GoodDataSettings.from_env(runtime.environ))
+    return identity, gooddata
+
+
+def _plan(runtime: Runtime, state: DesiredState) -> tuple[PlanContext, GoodDataPort]:
+    identity, gooddata = _adapters(runtime, state)
+    context = make_plan(state, identity=identity, gooddata=gooddata, progress=_say)
+    return context, gooddata
+
+
+def _use_color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _render(plan: Plan, output_format: str, *, show_emails: bool) -> str:
+    if output_format == "json":
+        return render_json(plan)
+    if output_format == "markdown":
+        return render_markdown(plan, show_emails=show_emails)
+    return render_text(plan, color=_use_color(), show_emails=True)
+
+
+def _write_plan_file(plan: Plan, out: Path) -> None:
+    try:
+        out.write_text(render_json(plan), encoding="utf-8")
+    except OSError as error:
+        raise ReconcilerError(f"{out}: cannot write the plan ({error.strerror})") from None
+    _say(f"Saved the complete plan to {out} (checksum {plan.checksum[:12]}).")
+
+
+@main.command()
+@config_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="What stdout shows. json: only the plan document (progress goes to stderr).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also save the complete JSON plan here; `reconcile apply FILE` applies exactly it.",
+)
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none, 1 on error."
+)
+@click.option("--show-emails", is_flag=True, help="Show email addresses in Markdown (masked by default).")
+@click.pass_obj
+def plan(
+    runtime: Runtime,
+    config_path: Path,
+    output_format: str,
+    out: Path | None,
+    detailed_exitcode: bool,
+    show_emails: bool,
+) -> None:
+    """Read Auth0 and GoodData and show what apply would change. Writes nothing."""
+    with _clean_errors(runtime):
+        state = _load_state(runtime, config_path)
+        context, _ = _plan(runtime, state)
+        click.echo(_render(context.plan, output_format, show_emails=show_emails), nl=False)
+        if out is not None:
+            _write_plan_file(context.plan, out)
+        if detailed_exitcode and not context.plan.is_empty:
+            raise click.exceptions.Exit(EXIT_CHANGES)
+
+
+def _read_saved_plan(path: Path) -> Mapping[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ReconcilerError(f"{path}: cannot read the saved plan ({error.strerror})") from None
+    except ValueError as error:
+        raise ReconcilerError(f"{path}: not a JSON plan ({error})") from None
+    if not isinstance(data, dict) or data.get("format_version") != 1 or "checksum" not in data:
+        raise ReconcilerError(f"{path}: not a plan written by `reconcile plan --out` (format_version 1)")
+    return data
+
+
+@main.command()
+@click.argument("plan_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@config_option
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force", is_flag=True, help="Lift the max_removals threshold (never the other guards).")
+@click.option("--checksum", help="Apply only if the fresh plan has this checksum (from `plan`).")
+@click.option(
+    "--backup-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_BACKUP_DIR,
+    show_default=True,
+    help="Where each replaced live document is saved before it is written.",
+)
+@click.pass_obj
+def apply(
+    runtime: Runtime,
+    plan_file: Path | None,
+    config_path: Path,
+    yes: bool,
+    force: bool,
+    checksum: str | None,
+    backup_dir: Path,
+) -> None:
+    """Plan, show the plan, ask, write in a safe order, then verify that a fresh plan is empty.
+
+    With PLAN_FILE (from `plan --out`), applies only if nothing changed since that plan was made.
+    """
+    with _clean_errors(runtime):
+        saved = _read_saved_plan(plan_file) if plan_file is not None else None
+        state = _load_state(runtime, config_path)
+        context, gooddata = _plan(runtime, state)
+        fresh = context.plan
+        if saved is not None:
+            check_saved_plan(saved, fresh)
+        if checksum is not None and not fresh.checksum.startswith(checksum.lower()):
+            _fail(
+                f"the fresh plan's checksum is {fresh.checksum[:12]}, not {checksum[:12]}: the desired state "
+                "or the live state changed since the plan was reviewed; plan again"
+            )
+        click.echo(render_text(fresh, color=_use_color()), nl=False)
+        if fresh.is_empty:
+            return
+        blocked = fresh.failed_guards(force=force)
+        if blocked:
+            for guard in blocked:
+                hint = " (use --force to override)" if guard.overridable else ""
+                _report_error(f"{guard.name}: {guard.message}{hint}")
+            _fail("apply refused by the safety guards; nothing was written")
+        _confirm(yes)
+        _say(f"Applying {len(fresh.writes)} document write(s)...")
+        report = apply_plan(fresh, gooddata=gooddata, backup_dir=backup_dir, progress=_say)
+        _finish_apply(runtime, report, state)
+
+
+def _confirm(yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        _fail("refusing to apply without confirmation: not a terminal; pass --yes")
+    if not click.confirm("Apply these changes?", default=False, err=True):
+        _fail("cancelled; nothing was written")
+
+
+def _finish_apply(runtime: Runtime, report: ApplyReport, state: DesiredState) -> None:
+    if report.backup_folder is not None:
+        _say(f"Backups of the replaced documents: {report.backup_folder}")
+    if report.error is not None:
+        _say(f"Applied: {', '.join(d.label for d in report.applied) or 'nothing'}")
+        _say(f"Not applied: {', '.join(d.label for d in report.not_applied)}")
+        _fail(f"apply stopped: {report.error}; run apply again to converge")
+    _say("Verifying: planning again...")
+    verify, _ = _plan(runtime, state)
+    if not verify.plan.is_empty:
+        click.echo(render_text(verify.plan), err=True, nl=False)
+        _fail("GoodData does not match the desired state after apply (the plan above is not empty)")
+    _say(click.style("Apply complete: GoodData matches the desired state.", fg="green"))
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def restore(runtime: Runtime, folder: Path, yes: bool) -> None:
+    """Put back the documents an apply saved in FOLDER (one of the --backup-dir subfolders)."""
+    from reconciler.gooddata.client import GoodDataClient, GoodDataSettings
+
+    with _clean_errors(runtime):
+        documents = load_backup(folder)
+        for document in documents:
+            _say(f"  will restore {document.label}")
+        _confirm(yes)
+        gooddata = GoodDataClient(GoodDataSettings.from_env(runtime.environ))
+        for document in documents:
+            gooddata.write(document)
+            _say(f"  restored {document.label}")
+        _say(f"Restored {len(documents)} document(s) from {folder}.")
+
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write here instead of stdout.")
+@click.option("--data-source", "data_sources", multiple=True, help="Also export this data source's grants.")
+@click.pass_obj
+def export(runtime: Runtime, out: Path | None, data_sources: tuple[str, ...]) -> None:
+    """Write a desired-state file from the live GoodData organization.
+
+    The first plan against it is empty: every live user is listed under users: (with its authId),
+    every group and every workspace's grants are listed. Then add role_mappings and let the IdP
+    take over users one group at a time.
+    """
+    from reconciler.exporter import export_desired_state
+    from reconciler.gooddata.client import GoodDataClient, GoodDataSettings
+
+    with _clean_errors(runtime):
+        gooddata = GoodDataClient(GoodDataSettings.from_env(runtime.environ))
+        text = export_desired_state(gooddata, data_source_ids=data_sources, progress=_say)
+        if out is None:
+            click.echo(text, nl=False)
+        else:
+            out.write_text(text, encoding="utf-8")
+            _say(f"Wrote {out}.")
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the desired-state file."""
+    from reconciler.desired_state.schema import schema_text
+
+    click.echo(schema_text())
+
+
+@main.command()
+@config_option
+@click.pass_obj
+def demo(runtime: Runtime, config_path: Path) -> None:
+    """Run validate, plan, apply and plan again against a fresh local sandbox."""
+    from reconciler.sandbox import Sandbox
+
+    with _clean_errors(runtime), Sandbox.start() as sandbox:
+        environ = {**runtime.environ, **sandbox.env()}
+        demo_runtime = Runtime(environ=environ, debug=runtime.debug, secrets=list(runtime.secrets))
+        demo_runtime.secrets += [sandbox.env()[name] for name in ("AUTH0_CLIENT_SECRET", "GOODDATA_TOKEN")]
+        run_demo(demo_runtime, config_path, sandbox_urls=(sandbox.auth0.url, sandbox.gooddata.url))
+
+
+def run_demo(runtime: Runtime, config_path: Path, *, sandbox_urls: tuple[str, str]) -> None:
+    """The narrated demo: each step is what a user would type."""
+    steps: list[tuple[str, Callable[[], None]]] = []
+    state_holder: dict[str, DesiredState] = {}
+
+    def step_validate() -> None:
+        state_holder["state"] = _load_state(runtime, config_path)
+        state = state_holder["state"]
+        _say(
+            f"  {state.source}: valid ({len(state.groups)} groups, {len(state.role_mappings)} role mappings)"
+        )
+
+    def step_plan() -> None:
+        context, _ = _plan(runtime, state_holder["state"])
+        click.echo(render_text(context.plan, color=_use_color()), nl=False)
+
+    def step_apply() -> None:
+        context, gooddata = _plan(runtime, state_holder["state"])
+        plan_ = context.plan
+        blocked = plan_.failed_guards()
+        if blocked:
+            _fail("; ".join(g.message for g in blocked))
+        report = apply_plan(plan_, gooddata=gooddata, backup_dir=None, progress=_say)
+        if report.error:
+            _fail(report.error)
+        _say(f"  {len(report.applied)} document(s) written.")
+
+    def step_verify() -> None:
+        context, _ = _plan(runtime, state_holder["state"])
+        click.echo(render_text(context.plan, color=_use_color()), nl=False)
+        if not context.plan.is_empty:
+            _fail("the plan after apply is not empty")
+
+    steps = [
+        ("reconcile validate", step_validate),
+        ("reconcile plan", step_plan),
+        ("reconcile apply --yes", step_apply),
+        ("reconcile plan   # again: nothing left to do", step_verify),
+    ]
+    auth0_url, gooddata_url = sandbox_urls
+    _say(f"Sandbox running: Auth0 at {auth0_url}, GoodData at {gooddata_url} (default seed).")
+    for title, action in steps:
+        _say("")
+        _say(click.style(f"$ {title}", bold=True))
+        action()
+    _say("")
+    _say(click.style("Demo complete: GoodData matches desired-state and Auth0.", fg="green"))
+
+
+def _attach_feature_commands() -> None:
+    """Commands that live with their feature (sandbox, GitHub integration)."""
+    from reconciler.github.command import github_group
+    from reconciler.sandbox.command import sandbox_command
+
+    main.add_command(sandbox_command, "sandbox")
+    main.add_command(github_group, "github")
+
+
+_attach_feature_commands()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
