@@ -387,34 +387,41 @@ class _Checker:
         order = {gid: index for index, gid in enumerate(groups)}
         reported: set[frozenset[str]] = set()
         state: dict[str, int] = {}  # 1 = on the current path, 2 = finished
-        stack: list[str] = []
-
-        def visit(group_id: str) -> None:
-            state[group_id] = 1
-            stack.append(group_id)
-            for parent in parents[group_id]:
-                if state.get(parent) == 1:
-                    cycle = stack[stack.index(parent) :]
-                    if frozenset(cycle) not in reported:
-                        reported.add(frozenset(cycle))
-                        start = min(range(len(cycle)), key=lambda i: order[cycle[i]])
-                        ordered = cycle[start:] + cycle[:start]
-                        text = " -> ".join([*ordered, ordered[0]])
-                        self.errors.append(
-                            _error(
-                                f"group parents form a cycle: {text}; remove one of these parent links",
-                                self.source_map.key_at(("groups", ordered[0])),
-                                subject=ordered[0],
-                            )
-                        )
+        # Iterative depth-first search: a long parent chain must not hit Python's recursion limit.
+        for start in groups:
+            if start in state:
+                continue
+            path: list[str] = [start]
+            pending: list[Iterator[str]] = [iter(parents[start])]
+            state[start] = 1
+            while pending:
+                parent = next(pending[-1], None)
+                if parent is None:
+                    state[path.pop()] = 2
+                    pending.pop()
+                elif state.get(parent) == 1:
+                    self._report_cycle(path[path.index(parent) :], order, reported)
                 elif parent not in state:
-                    visit(parent)
-            stack.pop()
-            state[group_id] = 2
+                    state[parent] = 1
+                    path.append(parent)
+                    pending.append(iter(parents[parent]))
 
-        for group_id in groups:
-            if group_id not in state:
-                visit(group_id)
+    def _report_cycle(
+        self, cycle: list[str], order: Mapping[str, int], reported: set[frozenset[str]]
+    ) -> None:
+        if frozenset(cycle) in reported:
+            return
+        reported.add(frozenset(cycle))
+        start = min(range(len(cycle)), key=lambda i: order[cycle[i]])
+        ordered = cycle[start:] + cycle[:start]
+        text = " -> ".join([*ordered, ordered[0]])
+        self.errors.append(
+            _error(
+                f"group parents form a cycle: {text}; remove one of these parent links",
+                self.source_map.key_at(("groups", ordered[0])),
+                subject=ordered[0],
+            )
+        )
 
     def _check_grant_warnings(self) -> None:
         data = cast(dict[str, Any], self.data)

@@ -497,3 +497,27 @@ def test_validation_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     bad = write(tmp_path, "version: 1\nrole_mapping: {}\n")
     assert validate_main([str(bad)]) == 1
     assert "did you mean 'role_mappings'?" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ large and hostile inputs
+
+
+def test_long_parent_chain_is_checked_without_recursion(tmp_path: Path) -> None:
+    chain = "".join(f"  g{i}: {{parents: [g{i + 1}]}}\n" for i in range(3000))
+    state = load_text(tmp_path, f"version: 1\ngroups:\n{chain}  g3000: {{}}\ndefault_groups: [g0]\n")
+    assert len(state.groups) == 3001
+    looped = chain.replace("[g3000]", "[g0]")
+    errors = errors_of(tmp_path, f"version: 1\ngroups:\n{looped}default_groups: [g0]\n")
+    assert len(errors) == 1 and "cycle: g0 -> g1 -> " in errors[0] and errors[0].count(" -> ") == 3000
+
+
+@pytest.mark.parametrize("depth", [100, 5000])
+def test_deep_nesting_is_refused(tmp_path: Path, depth: int) -> None:
+    errors = errors_of(tmp_path, "version: 1\nx: " + "[" * depth + "]" * depth + "\n")
+    assert len(errors) == 1 and "nested" in errors[0] and "deep" in errors[0]
+
+
+def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "access.yaml"
+    path.write_bytes(b"\xef\xbb\xbfversion: 1\n")
+    assert load_desired_state(path).version == 1
