@@ -9,6 +9,7 @@ dominate every timing.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import random
@@ -25,6 +26,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+from werkzeug.wsgi import get_input_stream
 
 FAULT_KINDS = ("500", "503", "429", "drop", "stall")
 WRITE_METHODS = frozenset({"PUT", "POST", "PATCH", "DELETE"})
@@ -358,13 +360,41 @@ def _drop_connection(environ: dict[str, Any]) -> None:
 
 
 class _FastQuietHandler(WSGIRequestHandler):
-    """Keep-alive handler with ``TCP_NODELAY`` and no per-request access log."""
+    """Keep-alive handler with ``TCP_NODELAY`` and no per-request access log.
+
+    werkzeug's handler answers every request with ``Connection: close`` because http.server cannot drain an
+    unread request body before the next request line. ``_draining`` reads every body before the application
+    runs, so connections can stay open as HTTP/1.1 intends; a client that asks to close still gets it.
+    """
 
     protocol_version = "HTTP/1.1"
+
+    def send_header(self, keyword: str, value: str) -> None:
+        """Drop werkzeug's unconditional ``Connection: close`` unless the client asked for it."""
+        if keyword.lower() == "connection" and value.lower() == "close":
+            client_wants_close = self.headers.get("Connection", "").lower() == "close"
+            if not client_wants_close and self.request_version >= "HTTP/1.1":
+                return
+        super().send_header(keyword, value)
 
     def setup(self) -> None:
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def run_wsgi(self) -> None:
+        """Serve one request through a reader that goes quiet once the body has been read.
+
+        After the response, werkzeug discards "leftover" bytes it finds on the socket, assuming the
+        connection closes; on a keep-alive connection those bytes are the client's next request, and
+        its blocking read would swallow it and hang. The body is read up front (``_draining``), so
+        anything after it belongs to the next request and must stay in the buffer.
+        """
+        real = self.rfile
+        self.rfile = _BodyReader(real)  # type: ignore[assignment]
+        try:
+            super().run_wsgi()
+        finally:
+            self.rfile = real
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Silence the access log."""
@@ -378,12 +408,49 @@ class _FastQuietHandler(WSGIRequestHandler):
         """A connection dropped on purpose (fault injection) or by the client is not an error."""
 
 
+class _BodyReader:
+    """The request stream, until the body has been read; then reads return nothing (see ``run_wsgi``)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.body_read = False
+
+    def read(self, size: int = -1) -> bytes:
+        if self.body_read:
+            return b""
+        data: bytes = self._stream.read(size)
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        if self.body_read:
+            return b""
+        line: bytes = self._stream.readline(size)
+        return line
+
+
+def _draining(app: Callable[..., Any]) -> Callable[..., Any]:
+    """Read the whole request body before the app runs, so a keep-alive connection never holds leftovers."""
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        raw = environ.get("wsgi.input")
+        body = get_input_stream(environ).read()
+        if isinstance(raw, _BodyReader):
+            raw.body_read = True
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ["wsgi.input_terminated"] = False
+        result: Iterable[bytes] = app(environ, start_response)
+        return result
+
+    return wsgi
+
+
 class ServerThread:
     """Serves one WSGI app on 127.0.0.1 from a daemon thread."""
 
     def __init__(self, app: Callable[..., Any], port: int = 0, name: str = "sandbox") -> None:
         self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", port, app, threaded=True, request_handler=_FastQuietHandler
+            "127.0.0.1", port, _draining(app), threaded=True, request_handler=_FastQuietHandler
         )
         self.port: int = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
