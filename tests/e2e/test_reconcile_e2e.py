@@ -1,0 +1,239 @@
+"""The main job end to end: CLI -> auth0-python and gooddata-sdk -> HTTP -> sandbox."""
+
+from __future__ import annotations
+
+import json
+
+from .conftest import Harness
+
+CHLOE = "auth0|b6589fc6ab0dc82cf12099d1"  # role User
+EMMA = "auth0|92cfceb39d57d914ed8b14d0"  # roles Analyst and User
+ANALYST = "auth0|0a57cb53ba59c46fc4b69252"  # role Analyst
+BLOCKED = "auth0|bc33ea4e26e5e1af14083214"
+
+
+def apply(harness: Harness, *args: str) -> None:
+    run = harness.reconcile("apply", "--yes", *args)
+    assert run.exit_code == 0, run.output
+    assert "Apply complete" in run.stderr or "No changes." in run.stdout
+
+
+def test_first_apply_creates_everything_and_the_next_plan_is_empty(harness: Harness) -> None:
+    first = harness.reconcile("plan", "--detailed-exitcode")
+    assert first.exit_code == 2, first.output
+    assert "Plan: 52 users to create; 3 groups to create; 9 grants to add." in first.stdout
+    apply(harness)
+    state = harness.sandbox.gooddata.state
+    assert len(harness.users()) == 53  # 52 from Auth0 + admin
+    assert {g["id"] for g in state.users_and_groups()["userGroups"]} == {
+        "adminGroup",
+        "analysts",
+        "viewers",
+        "finance",
+    }
+    assert {
+        (p["name"], p["assignee"]["id"]) for p in state.workspace_permissions("demo_west")["permissions"]
+    } == {
+        ("VIEW", "finance"),
+        ("EXPORT_PDF", "finance"),
+    }
+    assert harness.groups_of("b6589fc6ab0dc82cf12099d1") == ["viewers"]
+    assert harness.users()["b6589fc6ab0dc82cf12099d1"]["authId"] == CHLOE
+    again = harness.reconcile("plan", "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
+    assert "No changes. GoodData matches the desired state." in again.stdout
+
+
+def test_request_budget_and_one_write_per_changed_document(harness: Harness) -> None:
+    auth0, gooddata = harness.sandbox.auth0.counters, harness.sandbox.gooddata.counters
+    auth0.reset()
+    run = harness.reconcile("plan")
+    assert run.exit_code == 0, run.output
+    roles, users = 5, 60
+    assert auth0.count() <= roles + users // 100 + 3
+    assert auth0.by_endpoint().get("GET /api/v2/users/{id}/roles", 0) == 0  # never one request per user
+    assert gooddata.writes() == 0  # plan never writes
+    gooddata.reset()
+    apply(harness)
+    writes = {k: v for k, v in gooddata.by_endpoint().items() if not k.startswith("GET")}
+    assert writes == {
+        "PUT /api/v1/layout/usersAndUserGroups": 1,
+        "PUT /api/v1/layout/workspaces/{id}/permissions": 2,
+        "PUT /api/v1/layout/dataSources/{id}/permissions": 1,
+    }
+    gooddata.reset()
+    apply(harness)  # nothing to do: no write at all
+    assert gooddata.writes() == 0
+
+
+def test_departed_user_is_removed_or_stripped(harness: Harness) -> None:
+    apply(harness)
+    harness.sandbox.auth0.state.remove_user(CHLOE)
+    plan = harness.reconcile("plan")
+    assert "- user b6589fc6ab0dc82cf12099d1" in plan.stdout and "departed from auth0" in plan.stdout
+    apply(harness)
+    assert "b6589fc6ab0dc82cf12099d1" not in harness.users()
+
+    harness.edit(policy={"departed_users": "strip"})
+    harness.sandbox.auth0.state.remove_user(ANALYST)
+    apply(harness)
+    assert harness.groups_of("0a57cb53ba59c46fc4b69252") == []  # account kept, access gone
+
+
+def test_role_change_and_two_roles(harness: Harness) -> None:
+    apply(harness)
+    assert harness.groups_of("92cfceb39d57d914ed8b14d0") == ["analysts", "viewers"]  # two roles, both groups
+    harness.sandbox.auth0.state.set_roles(CHLOE, ["Analyst"])
+    plan = harness.reconcile("plan")
+    assert "groups +analysts -viewers" in plan.stdout
+    apply(harness)
+    assert harness.groups_of("b6589fc6ab0dc82cf12099d1") == ["analysts"]
+
+
+def test_blocked_user_loses_access(harness: Harness) -> None:
+    apply(harness)
+    assert "bc33ea4e26e5e1af14083214" not in harness.users()  # blocked from the start: never created
+    harness.sandbox.auth0.state.set_blocked(CHLOE)
+    plan = harness.reconcile("plan")
+    assert "blocked in auth0" in plan.stdout
+    apply(harness)
+    assert "b6589fc6ab0dc82cf12099d1" not in harness.users()
+
+
+def test_live_user_with_matching_auth_id_is_kept_not_recreated(harness: Harness) -> None:
+    state = harness.sandbox.gooddata.state
+    doc = state.users_and_groups()
+    doc["users"].append(
+        {
+            "id": "chloe.legacy",
+            "authId": CHLOE,
+            "email": "old@example.com",
+            "userGroups": [],
+            "settings": [{"id": "locale", "type": "LOCALE", "content": {"value": "fr-FR"}}],
+            "permissions": [],
+            "systemAccount": False,
+        }
+    )
+    state.put_users_and_groups(doc)
+    plan = harness.reconcile("plan", "--format", "json")
+    changes = {u["id"]: u for u in json.loads(plan.stdout)["users"]}
+    assert changes["chloe.legacy"]["action"] == "update"
+    assert "b6589fc6ab0dc82cf12099d1" not in changes
+    apply(harness)
+    user = harness.users()["chloe.legacy"]
+    assert user["email"] == "chloe.muller@acme-analytics.com"
+    assert user["settings"] == [{"id": "locale", "type": "LOCALE", "content": {"value": "fr-FR"}}]
+    assert "b6589fc6ab0dc82cf12099d1" not in harness.users()
+
+
+def test_hierarchy_grants_settings_and_system_account_survive(harness: Harness) -> None:
+    state = harness.sandbox.gooddata.state
+    doc = state.users_and_groups()
+    doc["users"].append(
+        {"id": "etl-bot", "systemAccount": True, "userGroups": [], "settings": [], "permissions": []}
+    )
+    state.put_users_and_groups(doc)
+    east = {
+        "permissions": [],
+        "hierarchyPermissions": [{"name": "VIEW", "assignee": {"id": "etl-bot", "type": "user"}}],
+    }
+    state.put_workspace_permissions("demo_east", east)
+    apply(harness)
+    assert harness.users()["etl-bot"]["systemAccount"] is True
+    assert state.workspace_permissions("demo_east") == east  # an unlisted workspace is untouched
+    hierarchy = state.workspace_permissions("demo")["hierarchyPermissions"]
+    assert hierarchy == [{"name": "MANAGE", "assignee": {"id": "adminGroup", "type": "userGroup"}}]
+    # demo_west lists only plain permissions: live hierarchy grants there are carried over
+    west = state.workspace_permissions("demo_west")
+    west["hierarchyPermissions"] = [{"name": "VIEW", "assignee": {"id": "viewers", "type": "userGroup"}}]
+    state.put_workspace_permissions("demo_west", west)
+    apply(harness)
+    assert state.workspace_permissions("demo_west")["hierarchyPermissions"] == west["hierarchyPermissions"]
+
+
+def test_plan_json_is_the_only_thing_on_stdout(harness: Harness) -> None:
+    run = harness.reconcile("plan", "--format", "json")
+    assert run.exit_code == 0
+    document = json.loads(run.stdout)
+    assert document["summary"]["users_created"] == 52 and document["format_version"] == 1
+    assert "Reading auth0" in run.stderr
+
+
+def test_markdown_plan_masks_emails_and_escapes_subjects(harness: Harness) -> None:
+    run = harness.reconcile("plan", "--format", "markdown")
+    assert run.exit_code == 0
+    assert "chloe.muller@acme-analytics.com" not in run.stdout
+    assert "samlp\\|acme-okta\\|" in run.stdout
+    shown = harness.reconcile("plan", "--format", "markdown", "--show-emails")
+    assert "chloe.muller" in shown.stdout
+
+
+def test_max_removals_guard_blocks_until_forced(harness: Harness) -> None:
+    apply(harness)
+    for subject in [
+        CHLOE,
+        EMMA,
+        ANALYST,
+        "auth0|8effee409c625e1a2d8f5033",
+        "auth0|b1d5781111d84f7b3fe45a08",
+        "auth0|b3f0c7f6bb763af1be91d9e7",
+    ]:
+        harness.sandbox.auth0.state.remove_user(subject)
+    plan = harness.reconcile("plan")
+    assert "max_removals" in plan.stdout and "--force" in plan.stdout
+    writes = harness.sandbox.gooddata.counters.writes()
+    refused = harness.reconcile("apply", "--yes")
+    assert refused.exit_code == 1 and "too many removals" in refused.stderr
+    assert harness.sandbox.gooddata.counters.writes() == writes
+    apply(harness, "--force")
+    assert "b6589fc6ab0dc82cf12099d1" not in harness.users()
+
+
+def test_saved_plan_is_applied_only_while_nothing_changed(harness: Harness) -> None:
+    plan_file = harness.folder / "plan.json"
+    saved = harness.reconcile("plan", "--out", str(plan_file))
+    assert saved.exit_code == 0 and plan_file.exists()
+    checksum = json.loads(plan_file.read_text())["checksum"]
+    # someone changes GoodData between review and apply
+    harness.sandbox.gooddata.state.put_workspace_permissions(
+        "demo_east",
+        {"permissions": [{"name": "VIEW", "assignee": {"id": "adminGroup", "type": "userGroup"}}]},
+    )
+    harness.reconcile("plan")  # (unrelated workspace: the live checksum only covers documents we read)
+    harness.sandbox.auth0.state.set_roles(CHLOE, ["Analyst"])
+    stale = harness.reconcile("apply", str(plan_file), "--yes")
+    assert stale.exit_code == 1
+    assert "stale: the identity provider's users or roles changed" in stale.stderr
+    assert harness.sandbox.gooddata.counters.writes() == 0  # the set-up above bypassed HTTP
+    wrong = harness.reconcile("apply", "--yes", "--checksum", checksum)
+    assert wrong.exit_code == 1 and "plan again" in wrong.stderr
+    fresh = harness.folder / "fresh.json"
+    harness.reconcile("plan", "--out", str(fresh))
+    apply(harness, str(fresh))
+
+
+def test_export_gives_a_file_whose_first_plan_is_empty(harness: Harness) -> None:
+    apply(harness)
+    exported = harness.folder / "exported.yaml"
+    run = harness.run("export", "--out", str(exported), "--data-source", "demo-ds")
+    assert run.exit_code == 0, run.output
+    assert exported.read_text().startswith("# yaml-language-server: $schema=")
+    plan = harness.run("plan", "--config", str(exported), "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
+    assert "No changes." in plan.stdout
+
+
+def test_apply_backs_up_and_restore_puts_documents_back(harness: Harness) -> None:
+    before = harness.sandbox.gooddata.state.snapshot()
+    backups = harness.folder / "backups"
+    apply(harness, "--backup-dir", str(backups))
+    [folder] = list(backups.iterdir())
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "000-users_and_groups.json",
+        "001-workspace_permissions-demo.json",
+        "002-workspace_permissions-demo_west.json",
+        "003-data_source_permissions-demo-ds.json",
+    ]
+    run = harness.run("restore", str(folder), "--yes")
+    assert run.exit_code == 0, run.output
+    assert harness.sandbox.gooddata.state.snapshot() == before
