@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/reconcile demo
 
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check reconciler tests scripts
