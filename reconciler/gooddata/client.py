@@ -352,39 +352,42 @@ class GoodDataClient:
 
     def write(self, document: Document) -> None:
         """PUT one declarative document (each one replaces the whole live document)."""
-        options: dict[str, Any] = {"_request_timeout": self._policy.timeout}
-        if document.kind == "users_and_groups":
-            _require_keys(document, ("users", "userGroups"))
-            body, extra = _body_and_options(self._to_model(document, (DeclarativeUsersUserGroups,)))
-            self._put(
-                USERS_AND_GROUPS_PATH,
-                lambda: self._layout.put_users_user_groups_layout(body, **options, **extra),
-            )
-        elif document.kind == "workspace_permissions":
-            # Both lists always travel: a PUT without hierarchyPermissions wipes the hierarchy grants.
-            _require_keys(document, ("permissions", "hierarchyPermissions"))
-            body, extra = _body_and_options(self._to_model(document, (DeclarativeWorkspacePermissions,)))
-            self._put(
-                workspace_permissions_path(document.target),
-                lambda: self._layout.set_workspace_permissions(document.target, body, **options, **extra),
-            )
-        elif document.kind == "data_source_permissions":
-            _require_keys(document, ("permissions",))
-            body, extra = _body_and_options(self._to_model(document, (DeclarativeDataSourcePermissions,)))
-            self._put(
-                data_source_permissions_path(document.target),
-                lambda: self._layout.set_data_source_permissions(document.target, body, **options, **extra),
-            )
-        elif document.kind == "organization_permissions":
-            if not isinstance(document.body, list):
-                raise GoodDataError("organization permissions: the document must be a JSON list")
-            body, extra = _body_and_options(self._to_model(document, ([DeclarativeOrganizationPermission],)))
-            self._put(
-                ORGANIZATION_PERMISSIONS_PATH,
-                lambda: self._layout.set_organization_permissions(body, **options, **extra),
-            )
-        else:
+        if document.kind not in _WRITERS:
             raise ValueError(f"unknown document kind {document.kind!r}")
+        writer = _WRITERS[document.kind]
+        if writer.required_keys:
+            # For a workspace: a PUT without hierarchyPermissions would wipe the hierarchy grants.
+            _require_keys(document, writer.required_keys)
+        elif not isinstance(document.body, list):
+            raise GoodDataError(f"{document.label}: the document must be a JSON list")
+        path = writer.path(document.target)
+        timeout = self._policy.timeout
+        model = self._to_model(document, writer.model_types)
+        if model is not None:
+            send = getattr(self._layout, writer.operation)
+            args = (document.target, model) if writer.path_parameter else (model,)
+            self._put(path, lambda: send(*args, _request_timeout=timeout))
+            return
+        # The pinned client cannot carry this body unchanged: send the JSON as it is, through the
+        # same generated endpoint definition (path, authentication, serialisation of plain JSON).
+        endpoint = getattr(self._layout, f"{writer.operation}_endpoint").settings
+        path_params = {writer.path_parameter: document.target} if writer.path_parameter else None
+        body = copy.deepcopy(document.body)
+        self._put(
+            path,
+            lambda: self._generated.call_api(
+                endpoint["endpoint_path"],
+                "PUT",
+                path_params=path_params,
+                header_params={"Content-Type": "application/json"},
+                body=body,
+                response_type=None,
+                auth_settings=endpoint["auth"],
+                _return_http_data_only=True,
+                _request_timeout=timeout,
+                _check_type=False,
+            ),
+        )
 
     def _put(self, path: str, send: Callable[[], Any]) -> None:
         try:
@@ -392,8 +395,8 @@ class GoodDataClient:
         except NotFoundException as error:
             raise GoodDataError(f"PUT {path} failed: {_describe(error)}") from None
 
-    def _to_model(self, document: Document, types: tuple[Any, ...]) -> Any:
-        """The body as the generated model, or the body itself when the model would change it."""
+    def _to_model(self, document: Document, types: tuple[Any, ...]) -> Any | None:
+        """The body as the generated model, or ``None`` when the model cannot carry it unchanged."""
         original = json.dumps(document.body, sort_keys=True)
         try:
             # The conversion rewrites nested containers in place, so it gets its own copy.
@@ -412,28 +415,56 @@ class GoodDataClient:
                 document.label,
                 type(error).__name__,
             )
-            return _RawBody(copy.deepcopy(document.body))
+            return None
         if round_trip != original:
             logger.warning(
                 "%s: gooddata-api-client would alter the document; sending it unchanged", document.label
             )
-            return _RawBody(copy.deepcopy(document.body))
+            return None
         return model
 
 
 @dataclass(frozen=True)
-class _RawBody:
-    """A body the generated model cannot carry unchanged; sent as plain JSON instead."""
+class _Writer:
+    """How one document kind is written: generated operation, path, model and required keys."""
 
-    value: Any
+    operation: str
+    path_template: str
+    model_types: tuple[Any, ...]
+    required_keys: tuple[str, ...] = ()
+    path_parameter: str | None = None
+
+    def path(self, target: str) -> str:
+        return self.path_template.format(target=target)
 
 
-def _body_and_options(model: Any) -> tuple[Any, dict[str, Any]]:
-    """The body to hand to the generated call, and the options it needs (no input type check
-    for a plain JSON body: the generated client serialises a plain dict or list as it is)."""
-    if isinstance(model, _RawBody):
-        return model.value, {"_check_input_type": False}
-    return model, {}
+_WRITERS: dict[str, _Writer] = {
+    "users_and_groups": _Writer(
+        "put_users_user_groups_layout",
+        USERS_AND_GROUPS_PATH,
+        (DeclarativeUsersUserGroups,),
+        ("users", "userGroups"),
+    ),
+    "workspace_permissions": _Writer(
+        "set_workspace_permissions",
+        "/api/v1/layout/workspaces/{target}/permissions",
+        (DeclarativeWorkspacePermissions,),
+        ("permissions", "hierarchyPermissions"),
+        "workspaceId",
+    ),
+    "data_source_permissions": _Writer(
+        "set_data_source_permissions",
+        "/api/v1/layout/dataSources/{target}/permissions",
+        (DeclarativeDataSourcePermissions,),
+        ("permissions",),
+        "dataSourceId",
+    ),
+    "organization_permissions": _Writer(
+        "set_organization_permissions",
+        ORGANIZATION_PERMISSIONS_PATH,
+        ([DeclarativeOrganizationPermission],),
+    ),
+}
 
 
 def _require_keys(document: Document, keys: tuple[str, ...]) -> None:
