@@ -368,6 +368,8 @@ class _FastQuietHandler(WSGIRequestHandler):
     """
 
     protocol_version = "HTTP/1.1"
+    # Idle keep-alive connections are closed after this many seconds instead of holding a thread forever.
+    timeout = 120
 
     def send_header(self, keyword: str, value: str) -> None:
         """Drop werkzeug's unconditional ``Connection: close`` unless the client asked for it."""
