@@ -318,13 +318,16 @@ class Auth0Provider:
         while True:
             reply = self._call("GET /api/v2/roles", _roles_page(client, page))
             items = reply.roles or []
+            known = len(roles)
             for role in items:
                 if role.id and role.name:
                     roles[role.id] = role.name
-            page += 1
-            read_so_far = (reply.start or 0) + len(items)
+            read_so_far = page * _MAX_PAGE_SIZE + len(items)
             if not items or read_so_far >= (reply.total or 0):
                 break
+            if len(roles) == known:
+                raise IdentityFetchError("GET /api/v2/roles failed: Auth0 repeated a page (paging ignored)")
+            page += 1
         return roles
 
     def _read_users(self, client: Auth0, http: httpx.Client) -> tuple[dict[str, dict[str, Any]], int]:
@@ -355,12 +358,16 @@ class Auth0Provider:
             page = 0
             while True:
                 items = reply.users or []
+                known = len(users)
                 for user in items:
                     if user.user_id:
                         users[user.user_id] = {name: getattr(user, name, None) for name in USER_FIELDS}
-                start = int(reply.start or page * self._page_size)
-                if not items or start + len(items) >= int(reply.total or 0):
+                if not items or page * self._page_size + len(items) >= int(reply.total or 0):
                     break
+                if len(users) == known:
+                    raise IdentityFetchError(
+                        "GET /api/v2/users failed: Auth0 repeated a page (paging ignored)"
+                    )
                 page += 1
                 reply = page_of(page)
         if len(users) != total:
@@ -415,6 +422,7 @@ class Auth0Provider:
         memberships: dict[str, set[str]] = {}
         for role_id, role_name in sorted(roles.items()):
             checkpoint: str | None = None
+            seen_checkpoints: set[str] = set()
             while True:
                 reply = self._call("GET /api/v2/roles/{id}/users", _members_page(client, role_id, checkpoint))
                 for member in reply.users or []:
@@ -430,6 +438,11 @@ class Auth0Provider:
                 checkpoint = reply.next or None
                 if not checkpoint:
                     break
+                if checkpoint in seen_checkpoints:
+                    raise IdentityFetchError(
+                        "GET /api/v2/roles/{id}/users failed: Auth0 repeated a checkpoint (paging ignored)"
+                    )
+                seen_checkpoints.add(checkpoint)
         return memberships
 
 
