@@ -188,7 +188,8 @@ class _TokenSource:
             raise IdentityFetchError(_scrub(message, self.secrets())) from None
         if not isinstance(reply, dict) or not isinstance(reply.get("access_token"), str):
             raise IdentityFetchError("POST /oauth/token failed: the reply holds no access_token")
-        expires_in = float(reply.get("expires_in") or 3600)
+        lifetime = reply.get("expires_in")
+        expires_in = float(lifetime) if isinstance(lifetime, int | float) else 3600.0
         margin = min(_TOKEN_REFRESH_MARGIN, expires_in / 10)
         self._token = reply["access_token"]
         self._expires_at = time.monotonic() + expires_in - margin
@@ -299,12 +300,12 @@ class Auth0Provider:
                 _scrub(f"Auth0 request failed: {_describe_error(error)}", tokens.secrets())
             ) from None
 
-    def _call(self, label: str, tokens_call: Callable[[], T]) -> T:
+    def _call(self, label: str, send: Callable[[], T]) -> T:
         """Run one SDK call with the retry policy; a final failure names the request."""
         try:
             for attempt in self._policy.retrying(_is_retryable, _headers_of):
                 with attempt:
-                    return tokens_call()
+                    return send()
         except IdentityFetchError:
             raise
         except (ApiError, ParsingError, httpx.HTTPError) as error:

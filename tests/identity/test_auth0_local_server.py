@@ -1,4 +1,5 @@
-"""A server that ignores paging must not make the adapter loop forever (a throwaway local server)."""
+"""Edge cases a well-behaved sandbox never shows, against a tiny local server: a server that ignores
+paging must not make the adapter loop forever, and a short-lived token is fetched again."""
 
 from __future__ import annotations
 
@@ -18,8 +19,20 @@ from reconciler.transport import RetryPolicy
 SAME_PAGE = [{"user_id": f"auth0|{number}", "email": f"u{number}@example.com"} for number in range(100)]
 
 
+class LocalServer(ThreadingHTTPServer):
+    """Settings the handler reads: the users total, the members checkpoint, the token lifetime."""
+
+    total = 100
+    next_checkpoint: str | None = None
+    expires_in = 3600
+    token_requests = 0
+    api_requests = 0
+
+
 class IgnoresPaging(BaseHTTPRequestHandler):
-    """Answers every users request with the same first page, and every member request with the same next."""
+    """Answers every users request with the same first page, and every member page with the same next."""
+
+    server: LocalServer
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -34,22 +47,28 @@ class IgnoresPaging(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self.reply({"access_token": "local-token", "expires_in": 3600, "token_type": "Bearer"})
+        self.server.token_requests += 1
+        token = f"local-token-{self.server.token_requests}"
+        self.reply({"access_token": token, "expires_in": self.server.expires_in, "token_type": "Bearer"})
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
-        server: Any = self.server
+        server = self.server
+        server.api_requests += 1
         if path == "/api/v2/roles":
             self.reply({"start": 0, "limit": 100, "total": 1, "roles": [{"id": "rol_1", "name": "Analyst"}]})
         elif path == "/api/v2/users":
             self.reply({"start": 0, "limit": 100, "length": 100, "total": server.total, "users": SAME_PAGE})
         else:
-            self.reply({"users": SAME_PAGE[:1], "next": "same-checkpoint"})
+            page: dict[str, Any] = {"users": SAME_PAGE[:1]}
+            if server.next_checkpoint:
+                page["next"] = server.next_checkpoint
+            self.reply(page)
 
 
 @pytest.fixture()
-def server() -> Iterator[ThreadingHTTPServer]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), IgnoresPaging)
+def server() -> Iterator[LocalServer]:
+    httpd = LocalServer(("127.0.0.1", 0), IgnoresPaging)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
@@ -59,7 +78,7 @@ def server() -> Iterator[ThreadingHTTPServer]:
         httpd.server_close()
 
 
-def provider_for(httpd: ThreadingHTTPServer) -> Auth0Provider:
+def provider_for(httpd: LocalServer) -> Auth0Provider:
     environ = {
         "AUTH0_DOMAIN": f"http://127.0.0.1:{httpd.server_address[1]}",
         "AUTH0_CLIENT_ID": "id",
@@ -68,13 +87,30 @@ def provider_for(httpd: ThreadingHTTPServer) -> Auth0Provider:
     return Auth0Provider(Auth0Settings.from_env(environ), policy=RetryPolicy(attempts=1))
 
 
-def test_a_repeated_users_page_is_an_error_not_a_loop(server: ThreadingHTTPServer) -> None:
-    server.total = 250  # type: ignore[attr-defined]
+def test_a_repeated_users_page_is_an_error_not_a_loop(server: LocalServer) -> None:
+    server.total = 250
     with pytest.raises(IdentityFetchError, match=r"GET /api/v2/users failed: Auth0 repeated a page"):
         provider_for(server).fetch()
 
 
-def test_a_repeated_checkpoint_is_an_error_not_a_loop(server: ThreadingHTTPServer) -> None:
-    server.total = 100  # type: ignore[attr-defined]
+def test_a_repeated_checkpoint_is_an_error_not_a_loop(server: LocalServer) -> None:
+    server.next_checkpoint = "same-checkpoint"
     with pytest.raises(IdentityFetchError, match=r"repeated a checkpoint"):
         provider_for(server).fetch()
+
+
+def test_the_token_is_cached_for_its_lifetime(server: LocalServer) -> None:
+    snapshot = provider_for(server).fetch()
+    assert len(snapshot.users) == 100
+    assert snapshot.users[0].roles == frozenset({"Analyst"})
+    assert server.token_requests == 1
+    assert server.api_requests == 3  # roles, users, one member page
+    assert snapshot.requests == 4
+
+
+def test_an_expired_token_is_fetched_again(server: LocalServer) -> None:
+    server.expires_in = 0
+    snapshot = provider_for(server).fetch()
+    assert len(snapshot.users) == 100
+    assert server.token_requests == server.api_requests == 3
+    assert snapshot.requests == 6
