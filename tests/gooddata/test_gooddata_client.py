@@ -251,6 +251,7 @@ def test_dropped_connections_beyond_the_budget_give_a_clean_error(seeded: Sandbo
         client.profile()
     assert str(caught.value).startswith("GET /api/v1/profile failed: connection failed")
     assert client.requests == 2
+    assert seeded.gooddata.counters.count() == 2  # urllib3 made no attempt of its own
 
 
 def test_wrong_token_is_a_clean_error_and_not_retried(seeded: Sandbox) -> None:
