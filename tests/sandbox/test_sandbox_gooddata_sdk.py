@@ -28,7 +28,9 @@ def _group_ref(group_id: str) -> CatalogDeclarativeUserGroupIdentifier:
     return CatalogDeclarativeUserGroupIdentifier(id=group_id, type="userGroup")
 
 
-def _declarative_org(users: list[tuple[str, str, list[str]]], groups: list[str]) -> CatalogDeclarativeUsersUserGroups:
+def _declarative_org(
+    users: list[tuple[str, str, list[str]]], groups: list[str]
+) -> CatalogDeclarativeUsersUserGroups:
     return CatalogDeclarativeUsersUserGroups(
         users=[
             CatalogDeclarativeUser(id=uid, auth_id=auth, user_groups=[_group_ref(g) for g in gids])
@@ -88,7 +90,9 @@ def test_workspace_and_organization_permissions_round_trip(sdk: GoodDataSdk) -> 
     admins = CatalogAssigneeIdentifier(id="adminGroup", type="userGroup")
     permissions = CatalogDeclarativeWorkspacePermissions(
         permissions=[CatalogDeclarativeSingleWorkspacePermission(name="CREATE_METRIC", assignee=jane)],
-        hierarchy_permissions=[CatalogDeclarativeWorkspaceHierarchyPermission(name="ANALYZE", assignee=admins)],
+        hierarchy_permissions=[
+            CatalogDeclarativeWorkspaceHierarchyPermission(name="ANALYZE", assignee=admins)
+        ],
     )
     sdk.catalog_permission.put_declarative_permissions("demo", permissions)
     read = sdk.catalog_permission.get_declarative_permissions("demo")
@@ -101,7 +105,10 @@ def test_workspace_and_organization_permissions_round_trip(sdk: GoodDataSdk) -> 
         ]
     )
     org = sdk.catalog_permission.get_declarative_organization_permissions()
-    assert sorted((p.name, p.assignee.id) for p in org) == [("BASE_UI_ACCESS", "jane"), ("MANAGE", "adminGroup")]
+    assert sorted((p.name, p.assignee.id) for p in org) == [
+        ("BASE_UI_ACCESS", "jane"),
+        ("MANAGE", "adminGroup"),
+    ]
 
 
 def test_data_source_permissions_through_the_raw_layout_api(sdk: GoodDataSdk) -> None:
@@ -162,7 +169,9 @@ def test_entity_paging_honours_page_and_size(sandbox: Sandbox) -> None:
     sandbox.gooddata.state.put_users_and_groups({"users": users, "userGroups": []})
     headers = {"Authorization": f"Bearer {sandbox.gooddata.token}"}
     url = sandbox.gooddata.url + "/api/v1/entities/users"
-    pages = [requests.get(url, params={"page": p, "size": 3}, headers=headers, timeout=5).json() for p in range(4)]
+    pages = [
+        requests.get(url, params={"page": p, "size": 3}, headers=headers, timeout=5).json() for p in range(4)
+    ]
     assert [[u["id"] for u in page["data"]] for page in pages] == [
         ["u000", "u001", "u002"],
         ["u003", "u004", "u005"],
