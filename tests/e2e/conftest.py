@@ -74,7 +74,11 @@ class Harness:
 
 
 @pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    """A fresh sandbox with the default seeds and a copy of the example desired state."""
+def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    """A fresh sandbox with the default seeds and a copy of the example desired state.
+
+    The working directory is the temporary folder, so default backup folders land there.
+    """
+    monkeypatch.chdir(tmp_path)
     with Sandbox.start() as sandbox:
         yield Harness(sandbox, tmp_path)
