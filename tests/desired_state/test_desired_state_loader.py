@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.desired_state.__main__ import main as validate_main
+from click.testing import CliRunner
+
+from reconciler.cli import main as reconcile
 from reconciler.desired_state.loader import (
     DEFAULT_CONFIG_PATH,
     load_desired_state,
@@ -491,12 +493,13 @@ def test_warnings_do_not_block(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------ the validation command
 
 
-def test_validation_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert validate_main([str(EXAMPLE)]) == 0
-    assert "valid (version 1, 3 groups" in capsys.readouterr().out
+def test_validation_command(tmp_path: Path) -> None:
+    good = CliRunner().invoke(reconcile, ["validate", "--config", str(EXAMPLE)])
+    assert good.exit_code == 0 and "valid — 3 groups, 4 role mappings" in good.stderr
     bad = write(tmp_path, "version: 1\nrole_mapping: {}\n")
-    assert validate_main([str(bad)]) == 1
-    assert "did you mean 'role_mappings'?" in capsys.readouterr().err
+    result = CliRunner().invoke(reconcile, ["validate", "--config", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:2:1: error: unknown key 'role_mapping'; did you mean 'role_mappings'?" in result.stderr
 
 
 # ------------------------------------------------------------------------------ large and hostile inputs
