@@ -6,7 +6,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from click.testing import CliRunner
 
 from reconciler.cli import main as reconcile
