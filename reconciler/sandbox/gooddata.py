@@ -926,8 +926,10 @@ class GoodDataApplication(SandboxApplication):
             "data": {
                 "attributes": {
                     "allowedOrigins": [],
+                    "dataCenter": "",
                     "hostname": request.host.split(":")[0],
                     "name": self.state.organization_name,
+                    "region": "",
                 },
                 "id": self.state.organization_id,
                 "type": "organization",
