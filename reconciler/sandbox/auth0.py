@@ -479,6 +479,11 @@ class Auth0Application(SandboxApplication):
 
     # ----- endpoints -----
 
+    def issued_tokens(self) -> frozenset[str]:
+        """Every access token handed out so far."""
+        with self._tokens_lock:
+            return frozenset(self._tokens)
+
     def token(self, request: Request, args: dict[str, str]) -> Response:
         """``POST /oauth/token``: client credentials, JSON or form body."""
         body = (request.get_json(silent=True) or {}) if request.is_json else request.form.to_dict()
@@ -691,6 +696,10 @@ class Auth0Server:
         self.url = self._server.url
         self.port = self._server.port
         self.audience = f"{self.url}/api/v2/"
+
+    def issued_tokens(self) -> frozenset[str]:
+        """Every access token ``/oauth/token`` has handed out (tests scan outputs for them)."""
+        return self._app.issued_tokens()
 
     def stop(self) -> None:
         """Stop serving and release stalled requests."""
