@@ -181,11 +181,12 @@ class Auth0State:
         self._lock = threading.RLock()
         self._users: dict[str, dict[str, Any]] = {u["user_id"]: copy.deepcopy(u) for u in seed.users}
         self._roles: dict[str, dict[str, Any]] = {r["id"]: copy.deepcopy(r) for r in seed.roles}
-        self._members: dict[str, list[str]] = {r: [] for r in self._roles}
+        # role id -> its members in assignment order (a dict as an ordered set: O(1) lookups)
+        self._members: dict[str, dict[str, None]] = {r: {} for r in self._roles}
         for role_id, subjects in seed.role_members.items():
             if role_id not in self._roles:
                 raise ValueError(f"role_members names unknown role {role_id}")
-            self._members[role_id] = [s for s in dict.fromkeys(subjects) if s in self._users]
+            self._members[role_id] = dict.fromkeys(s for s in subjects if s in self._users)
         self._jobs: dict[str, _ExportJob] = {}
 
     # ----- test-facing mutation -----
@@ -226,7 +227,7 @@ class Auth0State:
         with self._lock:
             role_id = f"rol_{secrets.token_hex(8)}"
             self._roles[role_id] = {"id": role_id, "name": name, "description": name}
-            self._members[role_id] = []
+            self._members[role_id] = {}
             return role_id
 
     def roles_of(self, subject: str) -> list[str]:
@@ -242,10 +243,10 @@ class Auth0State:
 
     def _assign(self, subject: str, role_ids: list[str]) -> None:
         for role_id, members in self._members.items():
-            if role_id in role_ids and subject not in members:
-                members.append(subject)
-            elif role_id not in role_ids and subject in members:
-                members.remove(subject)
+            if role_id in role_ids:
+                members.setdefault(subject, None)
+            else:
+                members.pop(subject, None)
 
     # ----- endpoint-facing reads -----
 
@@ -266,10 +267,16 @@ class Auth0State:
             role = self._roles.get(role_id)
             return copy.deepcopy(role) if role else None
 
-    def role_members(self, role_id: str) -> list[dict[str, Any]]:
-        """The users holding a role directly."""
+    def role_members(self, role_id: str, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
+        """Copies of the users holding a role directly, positions ``start`` to ``stop`` only."""
         with self._lock:
-            return [copy.deepcopy(self._users[s]) for s in self._members.get(role_id, []) if s in self._users]
+            subjects = list(self._members.get(role_id, {}))[start:stop]
+            return [copy.deepcopy(self._users[s]) for s in subjects]
+
+    def role_member_count(self, role_id: str) -> int:
+        """How many users hold a role directly."""
+        with self._lock:
+            return len(self._members.get(role_id, {}))
 
     def user_roles(self, subject: str) -> list[dict[str, Any]]:
         """The roles a user holds directly."""
@@ -585,11 +592,17 @@ class Auth0Application(SandboxApplication):
 
     def list_role_users(self, request: Request, args: dict[str, str]) -> Response:
         """``GET /api/v2/roles/{id}/users``: checkpoint paging with ``from``/``take``, else offset."""
-        if self.state.role(args["id"]) is None:
+        role_id = args["id"]
+        if self.state.role(role_id) is None:
             return error_response(404, "The role does not exist.", "inexistent_role")
-        members = [
-            {k: u[k] for k in _ROLE_MEMBER_FIELDS if k in u} for u in self.state.role_members(args["id"])
-        ]
+        total = self.state.role_member_count(role_id)
+
+        def members(start: int, stop: int) -> list[dict[str, Any]]:
+            return [
+                {k: u[k] for k in _ROLE_MEMBER_FIELDS if k in u}
+                for u in self.state.role_members(role_id, start, stop)
+            ]
+
         if "from" in request.args or "take" in request.args:
             take = int(request.args.get("take", "50"))
             if not 1 <= take <= MAX_PER_PAGE:
@@ -600,26 +613,19 @@ class Auth0Application(SandboxApplication):
             start = _decode_checkpoint(request.args.get("from"))
             if start is None:
                 return error_response(400, "Invalid 'from' parameter", "invalid_query_string")
-            page = members[start : start + take]
-            body: dict[str, Any] = {"users": page}
-            if start + take < len(members):
+            body: dict[str, Any] = {"users": members(start, start + take)}
+            if start + take < total:
                 body["next"] = _encode_checkpoint(start + take)
             return json_response(body)
         paging = _Paging(request)
         problem = paging.problem()
         if problem is not None:
             return problem
-        page = paging.slice(members)
+        first = paging.page * paging.per_page
+        page = members(first, first + paging.per_page)
         if not paging.include_totals:
             return json_response(page)
-        return json_response(
-            {
-                "start": paging.page * paging.per_page,
-                "limit": paging.per_page,
-                "total": len(members),
-                "users": page,
-            }
-        )
+        return json_response({"start": first, "limit": paging.per_page, "total": total, "users": page})
 
     def create_users_export(self, request: Request, args: dict[str, str]) -> Response:
         """``POST /api/v2/jobs/users-exports``."""
