@@ -144,6 +144,7 @@ def _configure_logging(runtime: Runtime) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if runtime.debug else logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.INFO)  # its DEBUG is a socket-level trace
 
 
 config_option = click.option(
@@ -188,6 +189,8 @@ def _adapters(runtime: Runtime, state: DesiredState) -> tuple[IdentityProvider, 
         raise ReconcilerError(f"{state.source}: identity provider '{state.provider}' is not supported yet")
     identity = Auth0Provider(Auth0Settings.from_env(runtime.environ))
     gooddata = GoodDataClient(GoodDataSettings.from_env(runtime.environ))
+    if runtime.debug:  # the generated GoodData client quietens urllib3 to WARNING when it is created
+        logging.getLogger("urllib3").setLevel(logging.DEBUG)
     return identity, gooddata
 
 

@@ -15,6 +15,8 @@ from click.testing import CliRunner, Result
 from reconciler.cli import main
 from reconciler.sandbox import Sandbox
 
+from ..secret_scan import files_under, leaks, secrets_of
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "desired-state" / "access.yaml"
 
@@ -49,6 +51,7 @@ class Harness:
         result: Result = runner.invoke(main, list(args), env=environment, catch_exceptions=False)
         run = Run(result.exit_code, result.stdout, result.stderr)
         self.runs.append(run)
+        assert not leaks([run.output], secrets_of(self.sandbox)), run.output
         return run
 
     def reconcile(self, command: str, *args: str) -> Run:
@@ -81,4 +84,8 @@ def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness
     """
     monkeypatch.chdir(tmp_path)
     with Sandbox.start() as sandbox:
-        yield Harness(sandbox, tmp_path)
+        harness = Harness(sandbox, tmp_path)
+        yield harness
+        # every output, plan file, backup and export of the scenario, against every token issued
+        captured = [run.output for run in harness.runs] + files_under(tmp_path)
+        assert not leaks(captured, secrets_of(sandbox))
