@@ -321,7 +321,11 @@ def _desired_users(merge: _Merge) -> dict[str, _DesiredUser]:
             )
             continue
         by_id_subject[user_id] = user.subject
-        if user.email:
+        if not user.email:
+            merge.warn(
+                f"IdP user '{user.subject}' has no email; the GoodData user gets none", subject=user.subject
+            )
+        else:
             folded = user.email.casefold()
             if folded in emails:
                 merge.warn(

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from reconciler.diff import canonical_users_and_groups, compute_plan, derive_user_id
-from reconciler.model import InputError
+from reconciler.model import IdentityUser, InputError
 from reconciler.plan import Plan
 
 from .builders import desired, idp, live, live_group, live_user, person, wire
@@ -169,6 +169,17 @@ def test_idp_names_over_255_characters_are_an_error() -> None:
     with pytest.raises(InputError) as caught:
         compute_plan(state, idp(long_name), live(groups=LIVE_GROUPS))
     assert "email of 262 characters" in str(caught.value)
+
+
+def test_missing_email_is_a_warning_and_the_user_is_still_created() -> None:
+    state = desired(groups=BASE_GROUPS, roles=BASE_ROLES)
+    no_email = IdentityUser("auth0|u1", None, None, None, False, frozenset({"User"}))
+    plan = compute_plan(state, idp(no_email), live(groups=LIVE_GROUPS))
+    assert [w.message for w in plan.warnings] == [
+        "IdP user 'auth0|u1' has no email; the GoodData user gets none"
+    ]
+    user = final_users(plan, {})["u1"]
+    assert "email" not in user and "firstname" not in user and user["authId"] == "auth0|u1"
 
 
 def test_duplicate_emails_are_a_warning() -> None:

@@ -237,3 +237,15 @@ def test_apply_backs_up_and_restore_puts_documents_back(harness: Harness) -> Non
     run = harness.run("restore", str(folder), "--yes")
     assert run.exit_code == 0, run.output
     assert harness.sandbox.gooddata.state.snapshot() == before
+
+
+def test_failed_write_stops_apply_and_the_next_run_converges(harness: Harness) -> None:
+    harness.sandbox.gooddata.faults.add_script("PUT", r"/workspaces/demo_west/permissions", "500", times=50)
+    failed = harness.reconcile("apply", "--yes")
+    assert failed.exit_code == 1
+    assert "Applied: users and groups, workspace demo permissions" in failed.stderr
+    assert "Not applied: workspace demo_west permissions, data source demo-ds permissions" in failed.stderr
+    assert "apply stopped: PUT /api/v1/layout/workspaces/demo_west/permissions failed: 500" in failed.stderr
+    harness.sandbox.gooddata.faults.reset()
+    apply(harness)
+    assert harness.reconcile("plan", "--detailed-exitcode").exit_code == 0
