@@ -498,10 +498,9 @@ def _plan_groups(
         )
     deleted: list[str] = []
     if state.policy.unmanaged_groups == "remove":
+        referenced = _managed_group_ids(state)
         for group_id in sorted(live_groups):
-            if group_id in state.groups or group_id in protected:
-                continue
-            if group_id in _managed_group_ids(state):
+            if group_id in referenced or group_id in protected:
                 continue
             deleted.append(group_id)
             del desired[group_id]
