@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 BOT_LOGIN = "github-actions[bot]"
@@ -172,11 +172,16 @@ class FakeGitHub:
         return _json(issue)
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Requests are recorded in the state; no access log on stderr."""
+
+
 @contextmanager
 def serve(state: FakeGitHubState) -> Iterator[str]:
     """Run the fake on a free port of 127.0.0.1; yields its base URL."""
     app = FakeGitHub(state)
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
