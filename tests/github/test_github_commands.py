@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner, Result
 from conftest import TOKEN, GitHubEnv
@@ -127,8 +128,9 @@ def test_summary_outside_actions_fails(github: GitHubEnv, tmp_path: Path, monkey
     assert "GITHUB_STEP_SUMMARY is not set" in result.output
 
 
-def drift_issues(github: GitHubEnv) -> list[dict[str, object]]:
-    return github.state.issues_with_label(DRIFT_LABEL)
+def drift_issues(github: GitHubEnv) -> list[dict[str, Any]]:
+    issues: list[dict[str, Any]] = github.state.issues_with_label(DRIFT_LABEL)
+    return issues
 
 
 def test_drift_opens_updates_and_closes_one_issue(github: GitHubEnv, tmp_path: Path) -> None:
