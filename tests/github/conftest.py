@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fake_github import FakeGitHubState, serve
+
+from .fake_github import FakeGitHubState, serve
 
 REPOSITORY = "acme/access"
 TOKEN = "ghs_testtoken_0123456789abcdef"

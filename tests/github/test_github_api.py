@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import TOKEN, GitHubEnv
 
 from reconciler.github.api import GitHubClient, GitHubError, extract_checksum
+
+from .conftest import TOKEN, GitHubEnv
 
 
 def client(github: GitHubEnv, **kwargs: object) -> GitHubClient:

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner, Result
-from conftest import TOKEN, GitHubEnv
 
 from reconciler.github.api import DRIFT_LABEL, DRIFT_MARKER, PLAN_MARKER, extract_checksum
 from reconciler.github.command import github_group
 from reconciler.github.markdown import GITHUB_BODY_LIMIT, PLAN_ARTIFACT
+
+from .conftest import TOKEN, GitHubEnv
 
 CHECKSUM = "a" * 64
 OTHER_CHECKSUM = "b" * 64

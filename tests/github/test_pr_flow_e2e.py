@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import GitHubEnv
 
 from reconciler.github.api import DRIFT_LABEL, PLAN_MARKER, extract_checksum
 from reconciler.github.markdown import GITHUB_BODY_LIMIT
 from reconciler.sandbox import Sandbox
+
+from .conftest import GitHubEnv
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / ".github" / "scripts"
