@@ -120,7 +120,7 @@ def test_summary_is_appended(github: GitHubEnv, tmp_path: Path) -> None:
     assert github.summary_path.read_text(encoding="utf-8") == "earlier step\n### Plan\n\nno changes\n\n"
 
 
-def test_summary_outside_actions_fails(github: GitHubEnv, tmp_path: Path, monkeypatch: object) -> None:
+def test_summary_outside_actions_fails(github: GitHubEnv, tmp_path: Path) -> None:
     md, _ = write_plan(tmp_path, "### Plan\n")
     result = CliRunner(env={"GITHUB_STEP_SUMMARY": ""}).invoke(
         github_group, ["summary", "--markdown", str(md)]
