@@ -368,15 +368,22 @@ class _FastQuietHandler(WSGIRequestHandler):
     """
 
     protocol_version = "HTTP/1.1"
+    # http.server assumes HTTP/0.9 until the request line parses, and an HTTP/0.9 reply has no status line:
+    # a garbage request would get a bare HTML page instead of a readable "400 Bad Request".
+    default_request_version = "HTTP/1.0"
     # Idle keep-alive connections are closed after this many seconds instead of holding a thread forever.
     timeout = 120
 
     def send_header(self, keyword: str, value: str) -> None:
         """Drop werkzeug's unconditional ``Connection: close`` unless the client asked for it."""
         if keyword.lower() == "connection" and value.lower() == "close":
-            client_wants_close = self.headers.get("Connection", "").lower() == "close"
-            if not client_wants_close and self.request_version >= "HTTP/1.1":
-                return
+            # A malformed request line (TLS sent to this port, garbage) is answered before the headers are
+            # parsed: there is no ``headers`` yet, and that connection must close anyway.
+            headers = getattr(self, "headers", None)
+            if headers is not None:
+                client_wants_close = headers.get("Connection", "").lower() == "close"
+                if not client_wants_close and self.request_version >= "HTTP/1.1":
+                    return
         super().send_header(keyword, value)
 
     def setup(self) -> None:
