@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +29,10 @@ from reconciler.engine import (
     PlanContext,
     apply_plan,
     check_saved_plan,
+    describe_replacement,
     load_backup,
     make_plan,
+    restore_plan,
 )
 from reconciler.identity import IdentityProvider
 from reconciler.model import DesiredState, Diagnostic, InputError, ReconcilerError
@@ -37,6 +40,7 @@ from reconciler.plan import Plan
 from reconciler.render.json import render_json
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
+from reconciler.safety import check_lockout
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 SECRET_VARIABLES = ("AUTH0_CLIENT_SECRET", "AUTH0_SECRET", "GOODDATA_TOKEN")
@@ -88,7 +92,7 @@ def _report_error(message: str) -> int:
 
 
 @contextmanager
-def _clean_errors(runtime: Runtime) -> Iterator[None]:
+def _clean_errors(runtime: Runtime, *, writes: bool = True) -> Iterator[None]:
     """Turn every failure into one-line messages and exit code 1; no traceback unless --debug."""
     try:
         yield
@@ -96,7 +100,7 @@ def _clean_errors(runtime: Runtime) -> Iterator[None]:
         for diagnostic in error.diagnostics:
             click.echo(runtime.redact(_diagnostic_line(diagnostic)), err=True)
         count = sum(1 for d in error.diagnostics if d.level == "error")
-        _say(f"{count} error{'s' if count != 1 else ''}; nothing was written.")
+        _say(_plural(count, "error") + ("; nothing was written." if writes else "."))
         raise click.exceptions.Exit(EXIT_ERROR) from None
     except ReconcilerError as error:
         raise click.exceptions.Exit(_report_error(runtime.redact(str(error)))) from None
@@ -109,12 +113,45 @@ def _clean_errors(runtime: Runtime) -> Iterator[None]:
         raise click.exceptions.Exit(_report_error(f"unexpected failure: {message}")) from None
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _diagnostic_line(diagnostic: Diagnostic) -> str:
     prefix = f"{diagnostic.location}: " if diagnostic.location else ""
     return f"{prefix}{diagnostic.level}: {diagnostic.message}"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _ReconcileGroup(click.Group):
+    """A click group whose usage errors exit 1, keeping exit code 2 for "changes pending"."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as error:  # usage errors and bad parameters
+            error.show()
+            code = EXIT_ERROR
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            code = EXIT_ERROR
+        else:
+            code = result if isinstance(result, int) else EXIT_OK
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+@click.group(
+    cls=_ReconcileGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="reconcile")
 @click.option("--debug", is_flag=True, help="Log HTTP requests and show tracebacks (secrets stay redacted).")
 @click.pass_context
@@ -172,13 +209,16 @@ def validate(runtime: Runtime, config_path: Path) -> None:
 
     Every problem is listed as file:line:col: message; exit code 1 if there is any.
     """
-    with _clean_errors(runtime):
+    with _clean_errors(runtime, writes=False):
         state = _load_state(runtime, config_path)
-        _say(
-            f"{state.source}: valid — {len(state.groups)} groups, {len(state.role_mappings)} role mappings, "
-            f"{len(state.users)} users, {len(state.workspaces)} workspaces, "
-            f"{len(state.data_sources)} data sources"
-        )
+        counts = [
+            _plural(len(state.groups), "group"),
+            _plural(len(state.role_mappings), "role mapping"),
+            _plural(len(state.users), "user"),
+            _plural(len(state.workspaces), "workspace"),
+            _plural(len(state.data_sources), "data source"),
+        ]
+        _say(f"{state.source}: valid — {', '.join(counts)}")
 
 
 def _adapters(runtime: Runtime, state: DesiredState) -> tuple[IdentityProvider, GoodDataPort]:
@@ -210,6 +250,14 @@ def _render(plan: Plan, output_format: str, *, show_emails: bool) -> str:
     if output_format == "markdown":
         return render_markdown(plan, show_emails=show_emails)
     return render_text(plan, color=_use_color(), show_emails=True)
+
+
+def _say_checksum(plan: Plan) -> None:
+    if not plan.is_empty:
+        _say(
+            f"Plan checksum: {plan.checksum} "
+            f"(apply exactly this: reconcile apply --checksum {plan.checksum[:12]})"
+        )
 
 
 def _write_plan_file(plan: Plan, out: Path) -> None:
@@ -248,15 +296,24 @@ def plan(
     detailed_exitcode: bool,
     show_emails: bool,
 ) -> None:
-    """Read Auth0 and GoodData and show what apply would change. Writes nothing."""
-    with _clean_errors(runtime):
+    """Read Auth0 and GoodData and show what apply would change. Writes nothing to GoodData."""
+    with _clean_errors(runtime, writes=False):
+        if out is not None and not out.parent.is_dir():
+            raise ReconcilerError(f"{out}: the folder {out.parent} does not exist")
         state = _load_state(runtime, config_path)
         context, _ = _plan(runtime, state)
         click.echo(_render(context.plan, output_format, show_emails=show_emails), nl=False)
+        _say_checksum(context.plan)
         if out is not None:
             _write_plan_file(context.plan, out)
         if detailed_exitcode and not context.plan.is_empty:
             raise click.exceptions.Exit(EXIT_CHANGES)
+
+
+def _checked_checksum(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"[0-9a-fA-F]{12,64}", value):
+        raise click.BadParameter("give the plan checksum: 12 to 64 hex digits, as `reconcile plan` prints it")
+    return value.lower() if value else None
 
 
 def _read_saved_plan(path: Path) -> Mapping[str, Any]:
@@ -276,7 +333,11 @@ def _read_saved_plan(path: Path) -> Mapping[str, Any]:
 @config_option
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--force", is_flag=True, help="Lift the max_removals threshold (never the other guards).")
-@click.option("--checksum", help="Apply only if the fresh plan has this checksum (from `plan`).")
+@click.option(
+    "--checksum",
+    callback=lambda _ctx, _param, value: _checked_checksum(value),
+    help="Apply only if the fresh plan has this checksum (12 to 64 hex digits, as `plan` prints).",
+)
 @click.option(
     "--backup-dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -305,10 +366,10 @@ def apply(
         fresh = context.plan
         if saved is not None:
             check_saved_plan(saved, fresh)
-        if checksum is not None and not fresh.checksum.startswith(checksum.lower()):
+        if checksum is not None and not fresh.checksum.startswith(checksum):
             _fail(
-                f"the fresh plan's checksum is {fresh.checksum[:12]}, not {checksum[:12]}: the desired state "
-                "or the live state changed since the plan was reviewed; plan again"
+                f"the fresh plan's checksum is {fresh.checksum[:12]}, not {checksum[:12]}: the desired "
+                "state, the identity provider or GoodData changed since that plan was made; plan again"
             )
         click.echo(render_text(fresh, color=_use_color()), nl=False)
         if fresh.is_empty:
@@ -325,12 +386,12 @@ def apply(
         _finish_apply(runtime, report, state)
 
 
-def _confirm(yes: bool) -> None:
+def _confirm(yes: bool, action: str = "apply") -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        _fail("refusing to apply without confirmation: not a terminal; pass --yes")
-    if not click.confirm("Apply these changes?", default=False, err=True):
+        _fail(f"refusing to {action} without confirmation: not a terminal; pass --yes")
+    if not click.confirm(f"{action.capitalize()} these changes?", default=False, err=True):
         _fail("cancelled; nothing was written")
 
 
@@ -352,20 +413,40 @@ def _finish_apply(runtime: Runtime, report: ApplyReport, state: DesiredState) ->
 @main.command()
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--backup-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_BACKUP_DIR,
+    show_default=True,
+    help="Where the documents the restore replaces are saved first (so a restore can be undone).",
+)
 @click.pass_obj
-def restore(runtime: Runtime, folder: Path, yes: bool) -> None:
-    """Put back the documents an apply saved in FOLDER (one of the --backup-dir subfolders)."""
+def restore(runtime: Runtime, folder: Path, yes: bool, backup_dir: Path) -> None:
+    """Put back the documents an apply saved in FOLDER (one of the --backup-dir subfolders).
+
+    Shows what each document would change, refuses a restore that would leave nobody with
+    organization MANAGE, asks, saves the documents it replaces, then writes users and groups
+    first (so every principal a grant names exists again) and the grants after them.
+    """
     from reconciler.gooddata.client import GoodDataClient, GoodDataSettings
 
     with _clean_errors(runtime):
         documents = load_backup(folder)
-        for document in documents:
-            _say(f"  will restore {document.label}")
-        _confirm(yes)
         gooddata = GoodDataClient(GoodDataSettings.from_env(runtime.environ))
+        plan_ = restore_plan(documents, gooddata=gooddata)
         for document in documents:
-            gooddata.write(document)
-            _say(f"  restored {document.label}")
+            current = plan_.replaced[(document.kind, document.target)]
+            _say(f"  {document.label}: {describe_replacement(document, current)}")
+        live = gooddata.read(workspace_ids=(), data_source_ids=(), organization_permissions=True)
+        lockout = check_lockout(plan_, live=live)
+        if not lockout.passed:
+            _fail(f"restore refused: {lockout.message}")
+        _confirm(yes, "restore")
+        report = apply_plan(plan_, gooddata=gooddata, backup_dir=backup_dir, progress=_say)
+        if report.backup_folder is not None:
+            _say(f"The documents the restore replaced are saved in {report.backup_folder}")
+        if report.error is not None:
+            _fail(f"restore stopped: {report.error}; run it again")
         _say(f"Restored {len(documents)} document(s) from {folder}.")
 
 

@@ -793,6 +793,12 @@ def _plan_grants(
                     )
                 )
         kept_protected = frozenset(g for g in live_grants if g.assignee_id in protected)
+        for grant in sorted(kept_protected - managed.grants):
+            merge.warn(
+                f"{path}: {grant.name} of protected '{grant.assignee_id}' is kept although the file does not "
+                "list it (protected principals never lose grants)",
+                path=path,
+            )
         return frozenset(g for g in managed.grants if g.assignee_id not in dropped) | kept_protected
 
     for workspace_id, spec in sorted(state.workspaces.items()):

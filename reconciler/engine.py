@@ -123,7 +123,12 @@ def check_saved_plan(saved: Mapping[str, Any], fresh: Plan) -> None:
     fresh_meta = fresh.metadata
     changed = []
     if saved_meta.get("config_checksum") != fresh_meta.get("config_checksum"):
-        changed.append("the desired-state file changed")
+        if saved_meta.get("config") not in (None, fresh_meta.get("config")):
+            changed.append(
+                f"it was made from {saved_meta['config']}, not {fresh_meta.get('config')} (use --config)"
+            )
+        else:
+            changed.append("the desired-state file changed")
     if saved_meta.get("identity_checksum") != fresh_meta.get("identity_checksum"):
         changed.append("the identity provider's users or roles changed")
     if saved.get("live_checksum") != fresh.live_checksum:
@@ -207,6 +212,12 @@ def load_backup(folder: Path) -> list[Document]:
         raise ReconcilerError(f"{folder}: no such backup folder")
     files = sorted(folder.glob("*.json"))
     if not files:
+        runs = sorted(p.name for p in folder.iterdir() if p.is_dir() and any(p.glob("*.json")))
+        if runs:
+            raise ReconcilerError(
+                f"{folder}: this is the backup root; pass one of its folders, "
+                f"e.g. {folder / runs[-1]} (the newest)"
+            )
         raise ReconcilerError(f"{folder}: the folder holds no backup documents")
     first: dict[tuple[str, str], Document] = {}
     for path in files:
@@ -228,3 +239,36 @@ _RESTORE_ORDER = {
     "workspace_permissions": 2,
     "data_source_permissions": 3,
 }
+
+
+def describe_replacement(document: Document, current: Any) -> str:
+    """What putting ``document`` back would change, in counts (for the restore preview)."""
+    if document.kind == "users_and_groups":
+        parts = []
+        for key, noun in (("users", "users"), ("userGroups", "groups")):
+            before = {item["id"] for item in (current or {}).get(key, [])}
+            after = {item["id"] for item in document.body.get(key, [])}
+            parts.append(f"+{len(after - before)} -{len(before - after)} {noun}")
+        return ", ".join(parts)
+    before_grants = _grant_keys(current)
+    after_grants = _grant_keys(document.body)
+    return f"+{len(after_grants - before_grants)} -{len(before_grants - after_grants)} grants"
+
+
+def _grant_keys(body: Any) -> set[tuple[str, str, str, bool]]:
+    if body is None:
+        return set()
+    if isinstance(body, list):
+        items = [(g, False) for g in body]
+    else:
+        items = [(g, False) for g in body.get("permissions", [])]
+        items += [(g, True) for g in body.get("hierarchyPermissions", [])]
+    return {(g["name"], g["assignee"]["type"], g["assignee"]["id"], hierarchy) for g, hierarchy in items}
+
+
+def restore_plan(documents: list[Document], *, gooddata: GoodDataPort) -> Plan:
+    """A plan that puts ``documents`` back, replacing what is live now (so it is backed up too)."""
+    current: dict[tuple[str, str], Any] = {
+        (d.kind, d.target): gooddata.read_document(d.kind, d.target) for d in documents
+    }
+    return Plan((), (), (), tuple(documents), current, desired_checksum="", live_checksum="")

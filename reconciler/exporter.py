@@ -12,7 +12,7 @@ from typing import Any
 
 from reconciler.desired_state.export import render_desired_state_yaml
 from reconciler.engine import GoodDataPort
-from reconciler.model import BOOTSTRAP_ADMIN_GROUP, BOOTSTRAP_ADMIN_USER, Grant, JsonDict
+from reconciler.model import BOOTSTRAP_ADMIN_GROUP, BOOTSTRAP_ADMIN_USER, Grant, JsonDict, ReconcilerError
 
 
 def export_desired_state(
@@ -24,6 +24,9 @@ def export_desired_state(
     """Read the live organization and return it as desired-state YAML."""
     data_sources = sorted(set(data_source_ids))
     live = gooddata.read(workspace_ids=(), data_source_ids=data_sources, organization_permissions=True)
+    if live.missing_data_sources:
+        missing = ", ".join(sorted(live.missing_data_sources))
+        raise ReconcilerError(f"--data-source: no data source {missing} in GoodData")
     progress(
         f"Read {len(live.users_and_groups.get('users', []))} users and {len(live.workspaces)} workspaces."
     )

@@ -298,6 +298,10 @@ def test_protected_principals_are_never_changed() -> None:
     assert [c.group_id for c in plan.group_changes] == []
     # adminGroup keeps its organization MANAGE even though the file does not list it
     assert [(c.action, c.grant.assignee_id) for c in plan.grant_changes] == [("create", "analysts")]
+    assert (
+        "permissions.organization: MANAGE of protected 'adminGroup' is kept although the file does not "
+        "list it (protected principals never lose grants)"
+    ) in [w.message for w in plan.warnings]
     assert {w.message.split(";")[0] for w in plan.warnings} >= {
         "user 'admin' is protected",
         "group 'adminGroup' is protected",

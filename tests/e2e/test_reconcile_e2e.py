@@ -249,3 +249,66 @@ def test_failed_write_stops_apply_and_the_next_run_converges(harness: Harness) -
     harness.sandbox.gooddata.faults.reset()
     apply(harness)
     assert harness.reconcile("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_usage_errors_exit_1_not_2(harness: Harness) -> None:
+    run = harness.reconcile("plan", "--detailed-exitcode", "--format", "yaml")
+    assert run.exit_code == 1 and "Invalid value for '--format'" in run.stderr
+
+
+def test_checksum_must_be_a_real_checksum_and_plan_prints_it(harness: Harness) -> None:
+    plan = harness.reconcile("plan")
+    [line] = [x for x in plan.stderr.splitlines() if x.startswith("Plan checksum: ")]
+    checksum = line.split()[2]
+    assert len(checksum) == 64
+    for bad in ("", "a", "xyz123456789"):
+        refused = harness.reconcile("apply", "--yes", "--checksum", bad)
+        assert refused.exit_code == 1 and "12 to 64 hex digits" in refused.stderr
+    assert harness.sandbox.gooddata.counters.writes() == 0
+    apply(harness, "--checksum", checksum[:12])
+    assert len(harness.users()) == 53
+
+
+def test_saved_plan_from_another_file_says_so(harness: Harness) -> None:
+    other = harness.folder / "other.yaml"
+    other.write_text(harness.config.read_text().replace('max_removals: "10%"', "max_removals: 5"))
+    assert other.read_text() != harness.config.read_text()
+    plan_file = harness.folder / "plan.json"
+    assert harness.run("plan", "--config", str(other), "--out", str(plan_file)).exit_code == 0
+    refused = harness.reconcile("apply", str(plan_file), "--yes")
+    assert refused.exit_code == 1
+    assert f"it was made from {other}, not {harness.config} (use --config)" in refused.stderr
+
+
+def test_plan_out_into_a_missing_folder_fails_before_reading(harness: Harness) -> None:
+    run = harness.reconcile("plan", "--out", str(harness.folder / "nowhere" / "plan.json"))
+    assert run.exit_code == 1 and "does not exist" in run.stderr
+    assert harness.sandbox.auth0.counters.count() == 0
+
+
+def test_export_of_an_unknown_data_source_is_an_error(harness: Harness) -> None:
+    run = harness.run("export", "--data-source", "nope")
+    assert run.exit_code == 1 and "no data source nope in GoodData" in run.stderr
+
+
+def test_restore_previews_backs_up_and_refuses_a_lockout(harness: Harness) -> None:
+    backups = harness.folder / "backups"
+    apply(harness, "--backup-dir", str(backups))
+    root_hint = harness.run("restore", str(backups), "--yes")
+    assert root_hint.exit_code == 1 and "this is the backup root" in root_hint.stderr
+    [folder] = list(backups.iterdir())
+    restored = harness.run("restore", str(folder), "--yes", "--backup-dir", str(harness.folder / "undo"))
+    assert restored.exit_code == 0, restored.output
+    assert "users and groups: +0 -52 users, +0 -3 groups" in restored.stderr
+    assert "workspace demo permissions: +0 -5 grants" in restored.stderr
+    [undo] = list((harness.folder / "undo").iterdir())  # the restore itself can be undone
+    assert len(list(undo.glob("*.json"))) == 4
+    locked = harness.folder / "locked"
+    locked.mkdir()
+    (locked / "000-users_and_groups.json").write_text(
+        json.dumps({"kind": "users_and_groups", "target": "", "body": {"users": [], "userGroups": []}})
+    )
+    writes = harness.sandbox.gooddata.counters.writes()
+    refused = harness.run("restore", str(locked), "--yes")
+    assert refused.exit_code == 1 and "restore refused" in refused.stderr and "locked out" in refused.stderr
+    assert harness.sandbox.gooddata.counters.writes() == writes
