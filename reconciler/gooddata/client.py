@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import ssl
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -66,10 +67,15 @@ def data_source_permissions_path(data_source_id: str) -> str:
 
 @dataclass(frozen=True)
 class GoodDataSettings:
-    """The GoodData host and the API token to reach it with."""
+    """The GoodData host and the API token to reach it with.
+
+    ``https_assumed`` is true when ``GOODDATA_HOST`` had no scheme and https was chosen for it, so
+    that a TLS failure can say so.
+    """
 
     host: str
     token: str = field(repr=False)
+    https_assumed: bool = False
 
     def __repr__(self) -> str:
         return f"GoodDataSettings(host={self.host!r}, token='***')"
@@ -84,12 +90,13 @@ class GoodDataSettings:
                 raise ReconcilerError(f"environment variable {name} is not set")
             values[name] = value
         host = values["GOODDATA_HOST"].rstrip("/")
-        if "://" not in host:
+        https_assumed = "://" not in host
+        if https_assumed:
             host = f"https://{host}"
         parts = urlsplit(host)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ReconcilerError("GOODDATA_HOST must be a host name or an http(s):// URL")
-        return cls(host=host, token=values["GOODDATA_TOKEN"])
+        return cls(host=host, token=values["GOODDATA_TOKEN"], https_assumed=https_assumed)
 
 
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -103,7 +110,8 @@ def _is_retryable(error: BaseException) -> bool:
     if isinstance(error, ApiException):
         status = error.status or 0
         return status == 429 or status >= 500
-    return isinstance(error, _CONNECTION_ERRORS)
+    # A TLS failure (wrong scheme, untrusted certificate) fails the same way every time.
+    return isinstance(error, _CONNECTION_ERRORS) and _connection_failure(error)[0] != "tls"
 
 
 def _headers_of(error: BaseException) -> Mapping[str, Any] | None:
@@ -112,11 +120,62 @@ def _headers_of(error: BaseException) -> Mapping[str, Any] | None:
     return None
 
 
+def _connection_failure(error: BaseException) -> tuple[str, str]:
+    """What kind of connection failure this is (``refused``, ``timeout``, ``dns``, ``tls``, ``other``)
+    and a short description of it.
+
+    The order of the checks matters: urllib3's ``NewConnectionError`` (refused, unknown host)
+    subclasses its ``TimeoutError``, so a refused connection would otherwise read "timed out".
+    """
+    if isinstance(error, urllib3.exceptions.MaxRetryError) and error.reason is not None:
+        error = error.reason
+    if isinstance(error, ApiException) and not error.status:
+        # The generated REST client re-raises a bare urllib3 SSLError as a status-0 ApiException.
+        reason = str(error.reason or "")
+        if reason.startswith("SSLError"):
+            return "tls", f"TLS error ({_ssl_reason(reason)})"
+        return "other", "the request could not be sent"
+    if isinstance(error, urllib3.exceptions.SSLError | ssl.SSLError):
+        return "tls", f"TLS error ({_ssl_reason(error)})"
+    if isinstance(error, urllib3.exceptions.NameResolutionError):
+        return "dns", "host name not found"
+    if isinstance(error, urllib3.exceptions.NewConnectionError):
+        if isinstance(error.__cause__, ConnectionRefusedError) or "refused" in str(error).lower():
+            return "refused", "connection refused"
+        cause = error.__cause__
+        return "other", f"connection failed ({type(cause).__name__ if cause else type(error).__name__})"
+    if isinstance(error, ConnectionRefusedError):
+        return "refused", "connection refused"
+    if isinstance(error, urllib3.exceptions.ConnectTimeoutError):
+        return "timeout", "timed out connecting"
+    if isinstance(error, urllib3.exceptions.TimeoutError | TimeoutError):
+        return "timeout", "timed out waiting for the reply"
+    if isinstance(error, urllib3.exceptions.ProtocolError) and len(error.args) > 1:
+        inner = error.args[1]
+        if isinstance(inner, BaseException):
+            return "other", f"connection failed ({type(inner).__name__})"
+    return "other", f"connection failed ({type(error).__name__})"
+
+
+def _ssl_reason(error: BaseException | str) -> str:
+    """The OpenSSL reason of a TLS failure, readable (``wrong version number``)."""
+    current: object = error
+    while isinstance(current, BaseException):
+        reason = getattr(current, "reason", None)
+        if isinstance(current, ssl.SSLError) and isinstance(reason, str) and reason:
+            return reason.replace("_", " ").lower()
+        current = current.args[0] if current.args else None
+    text = str(error)
+    if "[SSL: " in text:
+        return text.split("[SSL: ", 1)[1].split("]", 1)[0].replace("_", " ").lower()
+    return "handshake failed"
+
+
 def _describe(error: BaseException) -> str:
     """Status and GoodData's title/detail, or the kind of connection failure; never a header."""
     if isinstance(error, ApiException):
         if not error.status:
-            return "the request could not be sent (TLS or client error)"
+            return _connection_failure(error)[1]
         detail = ""
         body = error.body
         if isinstance(body, bytes | bytearray):
@@ -132,11 +191,13 @@ def _describe(error: BaseException) -> str:
         if not detail:
             detail = str(error.reason or "")
         return f"{error.status} {detail}".strip()
-    if isinstance(error, urllib3.exceptions.MaxRetryError) and error.reason is not None:
-        error = error.reason
-    if isinstance(error, urllib3.exceptions.TimeoutError | TimeoutError):
-        return "timed out"
-    return f"connection failed ({type(error).__name__})"
+    return _connection_failure(error)[1]
+
+
+_STATUS_HINTS = {
+    401: "check GOODDATA_TOKEN",
+    403: "the token's user needs organization MANAGE",
+}
 
 
 class GoodDataClient:
@@ -187,7 +248,11 @@ class GoodDataClient:
         "absent"; every other failure becomes ``GoodDataError``.
         """
 
+        attempts = 0
+
         def attempt_once() -> T:
+            nonlocal attempts
+            attempts += 1
             with self._lock:
                 self._requests += 1
             return send()
@@ -199,9 +264,35 @@ class GoodDataClient:
         except NotFoundException:
             raise
         except (OpenApiException, *_CONNECTION_ERRORS) as error:
-            message = f"{method} {path} failed: {_describe(error)}"
+            message = self._failure_message(method, path, error, attempts)
             raise GoodDataError(message.replace(self._settings.token, "***")) from None
         raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _failure_message(self, method: str, path: str, error: BaseException, attempts: int) -> str:
+        """One line: the request, what happened and what to check.
+
+        A reply from the server names the path only; a failure to reach the server names the whole
+        URL, since the host is then the likely culprit.
+        """
+        status = error.status if isinstance(error, ApiException) else None
+        if status:
+            message = f"{method} {path} failed: {_describe(error)}"
+            hint = _STATUS_HINTS.get(status)
+            return f"{message}; {hint}" if hint else message
+        kind, what = _connection_failure(error)
+        if kind == "timeout" and what.endswith("reply"):
+            what = f"{what} ({self._policy.timeout:g} s)"
+        if attempts > 1:
+            what = f"{what} (after {attempts} attempts)"
+        message = f"{method} {self._settings.host}{path} failed: {what}"
+        if kind == "tls" and self._settings.https_assumed:
+            return (
+                f"{message}; GOODDATA_HOST has no scheme, so https was assumed; "
+                "write http://... for a plain-HTTP server"
+            )
+        if kind in ("refused", "dns", "tls") or what.startswith("timed out connecting"):
+            return f"{message}; check GOODDATA_HOST"
+        return message
 
     def _get_json(self, path: str, send: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """GET a document raw and parse its JSON, keeping every field in wire format."""

@@ -249,7 +249,10 @@ def test_dropped_connections_beyond_the_budget_give_a_clean_error(seeded: Sandbo
     client = client_for(seeded, RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.05))
     with pytest.raises(GoodDataError) as caught:
         client.profile()
-    assert str(caught.value).startswith("GET /api/v1/profile failed: connection failed")
+    host = seeded.env()["GOODDATA_HOST"]
+    assert str(caught.value).startswith(
+        f"GET {host}/api/v1/profile failed: connection failed (RemoteDisconnected) (after 2 attempts)"
+    )
     assert client.requests == 2
     assert seeded.gooddata.counters.count() == 2  # urllib3 made no attempt of its own
 
@@ -261,6 +264,7 @@ def test_wrong_token_is_a_clean_error_and_not_retried(seeded: Sandbox) -> None:
         client.read(workspace_ids=[], data_source_ids=[], organization_permissions=False)
     message = str(caught.value)
     assert message.startswith("GET /api/v1/profile failed: 401")
+    assert message.endswith("; check GOODDATA_TOKEN")
     assert wrong not in message
     assert "Bearer" not in message
     assert client.requests == 1
@@ -274,7 +278,10 @@ def test_a_stalled_server_hits_the_timeout(seeded: Sandbox) -> None:
             client.read_document("users_and_groups")
     finally:
         seeded.gooddata.faults.release_stalls()
-    assert str(caught.value) == "GET /api/v1/layout/usersAndUserGroups failed: timed out"
+    host = seeded.env()["GOODDATA_HOST"]
+    assert str(caught.value) == (
+        f"GET {host}/api/v1/layout/usersAndUserGroups failed: timed out waiting for the reply (0.3 s)"
+    )
 
 
 def test_a_stall_is_retried_within_the_budget(seeded: Sandbox) -> None:
