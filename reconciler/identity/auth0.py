@@ -14,6 +14,8 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -24,6 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import requests
+import urllib3
 from auth0.authentication import GetToken
 from auth0.authentication.exceptions import Auth0Error
 from auth0.management import Auth0
@@ -49,12 +52,17 @@ _TOKEN_REFRESH_MARGIN = 60.0
 
 @dataclass(frozen=True)
 class Auth0Settings:
-    """Where the tenant is and the machine-to-machine credentials to read it."""
+    """Where the tenant is and the machine-to-machine credentials to read it.
+
+    ``https_assumed`` is true when ``AUTH0_DOMAIN`` had no scheme and https was chosen for it, so that
+    a TLS failure can say so.
+    """
 
     base_url: str  # scheme://host[:port], no trailing slash
     client_id: str
     client_secret: str = field(repr=False)
     audience: str
+    https_assumed: bool = False
 
     @property
     def domain(self) -> str:
@@ -95,15 +103,22 @@ class Auth0Settings:
         domain = required("AUTH0_DOMAIN")
         client_id = required("AUTH0_CLIENT_ID")
         client_secret = required("AUTH0_CLIENT_SECRET", "AUTH0_SECRET")
-        if "://" in domain:
+        https_assumed = "://" not in domain
+        if https_assumed:
+            base_url = f"https://{domain.strip('/')}"
+        else:
             parts = urlsplit(domain)
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise ReconcilerError("AUTH0_DOMAIN must be a domain name or an http(s):// URL")
             base_url = f"{parts.scheme}://{parts.netloc}"
-        else:
-            base_url = f"https://{domain.strip('/')}"
         audience = environ.get("AUTH0_AUDIENCE", "").strip() or f"{base_url}/api/v2/"
-        return cls(base_url=base_url, client_id=client_id, client_secret=client_secret, audience=audience)
+        return cls(
+            base_url=base_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            audience=audience,
+            https_assumed=https_assumed,
+        )
 
 
 class _RequestCounter:
@@ -130,7 +145,9 @@ def _status_of(error: BaseException) -> int | None:
 
 def _is_retryable(error: BaseException) -> bool:
     if isinstance(error, httpx.TransportError | requests.ConnectionError | requests.Timeout):
-        return True
+        # A TLS failure (wrong scheme, untrusted certificate) fails the same way every time.
+        failure = _connection_failure(error)
+        return failure is None or failure[0] != "tls"
     status = _status_of(error)
     return status is not None and (status >= 500 or status in _RETRYABLE_STATUS)
 
@@ -178,13 +195,15 @@ class _TokenSource:
 
     def _refresh(self) -> None:
         reply: Any = None
+        attempts = 0
         try:
             for attempt in self._policy.retrying(_is_retryable, _headers_of):
                 with attempt:
+                    attempts += 1
                     reply = self._request_once()
         except (Auth0Error, requests.RequestException) as error:
             # Raised as IdentityFetchError so that the caller's own retry loop does not retry it again.
-            message = f"POST /oauth/token failed: {_describe_error(error)}"
+            message = _failure_message("POST /oauth/token", error, attempts, self._settings, self._policy)
             raise IdentityFetchError(_scrub(message, self.secrets())) from None
         if not isinstance(reply, dict) or not isinstance(reply.get("access_token"), str):
             raise IdentityFetchError("POST /oauth/token failed: the reply holds no access_token")
@@ -193,6 +212,90 @@ class _TokenSource:
         margin = min(_TOKEN_REFRESH_MARGIN, expires_in / 10)
         self._token = reply["access_token"]
         self._expires_at = time.monotonic() + expires_in - margin
+
+
+def _exception_chain(error: BaseException) -> Iterator[BaseException]:
+    """The error and everything it wraps: causes, contexts, urllib3's ``reason`` and wrapped arguments."""
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        wrapped: list[object] = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        wrapped.extend(current.args)
+        pending.extend(item for item in wrapped if isinstance(item, BaseException))
+
+
+def _connection_failure(error: BaseException) -> tuple[str, str] | None:
+    """The kind (``tls``, ``dns``, ``refused``, ``timeout``, ``other``) and a description of a failure to
+    reach the server, or ``None`` when the server did answer.
+
+    The whole chain is searched, since each library wraps the socket error its own way; urllib3's
+    ``NewConnectionError`` subclasses its ``TimeoutError``, so a refusal is looked for before a timeout.
+    """
+    if not isinstance(error, httpx.TransportError | requests.ConnectionError | requests.Timeout):
+        return None
+    chain = list(_exception_chain(error))
+    for item in chain:
+        if isinstance(item, ssl.SSLError):
+            reason = item.reason if isinstance(item.reason, str) and item.reason else "handshake failed"
+            return "tls", f"TLS error ({reason.replace('_', ' ').lower()})"
+    if any(isinstance(item, requests.exceptions.SSLError | urllib3.exceptions.SSLError) for item in chain):
+        return "tls", "TLS error (handshake failed)"
+    if any(isinstance(item, socket.gaierror | urllib3.exceptions.NameResolutionError) for item in chain):
+        return "dns", "host name not found"
+    if any(isinstance(item, ConnectionRefusedError) for item in chain):
+        return "refused", "connection refused"
+    if isinstance(error, httpx.ConnectTimeout | requests.ConnectTimeout):
+        return "timeout", "timed out connecting"
+    if isinstance(error, httpx.TimeoutException | requests.Timeout):
+        return "timeout", "timed out waiting for the reply"
+    innermost = chain[-1] if len(chain) > 1 else error
+    return "other", f"connection failed ({type(innermost).__name__})"
+
+
+_TOKEN_REFUSED_HINT = "check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (or AUTH0_SECRET)"
+_SCOPES_HINT = "the application needs the scopes read:users, read:roles and read:role_members"
+
+
+def _failure_message(
+    label: str, error: BaseException, attempts: int, settings: Auth0Settings, policy: RetryPolicy
+) -> str:
+    """One line: the request, what happened and what to check; never a secret, a token or a query string.
+
+    A reply from Auth0 names the path only; a failure to reach the tenant names the whole URL, since
+    the domain is then the likely culprit.
+    """
+    failure = _connection_failure(error)
+    method, _, target = label.partition(" ")
+    if failure is None:
+        message = f"{label} failed: {_describe_error(error)}"
+        status = _status_of(error)
+        if target == "/oauth/token" and status in (401, 403):
+            return f"{message}; {_TOKEN_REFUSED_HINT}"
+        if target.startswith("/api/v2/") and status == 403:
+            return f"{message}; {_SCOPES_HINT}"
+        return message
+    kind, what = failure
+    if kind == "timeout" and what.endswith("reply"):
+        what = f"{what} ({policy.timeout:g} s)"
+    if attempts > 1:
+        what = f"{what} (after {attempts} attempts)"
+    if not target.startswith("/"):
+        # Not the tenant (the export download): the URL is already complete and AUTH0_DOMAIN not at fault.
+        return f"{label} failed: {what}"
+    message = f"{method} {settings.base_url}{target} failed: {what}"
+    if kind == "tls" and settings.https_assumed:
+        return (
+            f"{message}; AUTH0_DOMAIN has no scheme, so https was assumed; "
+            "write http://... for a plain-HTTP server"
+        )
+    if kind in ("tls", "dns", "refused") or what.startswith("timed out connecting"):
+        return f"{message}; check AUTH0_DOMAIN"
+    return message
 
 
 def _describe_error(error: BaseException) -> str:
@@ -212,10 +315,9 @@ def _describe_error(error: BaseException) -> str:
         return f"{status} {error.response.reason_phrase}".strip()
     if isinstance(error, ParsingError):
         return f"unexpected reply (status {error.status_code}) that auth0-python cannot parse"
-    if isinstance(error, httpx.TimeoutException | requests.Timeout):
-        return "timed out"
-    if isinstance(error, httpx.TransportError | requests.ConnectionError):
-        return f"connection failed ({type(error).__name__})"
+    failure = _connection_failure(error)
+    if failure is not None:
+        return failure[1]
     return type(error).__name__
 
 
@@ -302,14 +404,17 @@ class Auth0Provider:
 
     def _call(self, label: str, send: Callable[[], T]) -> T:
         """Run one SDK call with the retry policy; a final failure names the request."""
+        attempts = 0
         try:
             for attempt in self._policy.retrying(_is_retryable, _headers_of):
                 with attempt:
+                    attempts += 1
                     return send()
         except IdentityFetchError:
             raise
         except (ApiError, ParsingError, httpx.HTTPError) as error:
-            raise IdentityFetchError(f"{label} failed: {_describe_error(error)}") from None
+            message = _failure_message(label, error, attempts, self._settings, self._policy)
+            raise IdentityFetchError(message) from None
         raise AssertionError("unreachable: tenacity either returns or raises")
 
     def _read_roles(self, client: Auth0) -> dict[str, str]:

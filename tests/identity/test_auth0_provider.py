@@ -166,6 +166,7 @@ def test_wrong_secret_is_a_clean_error_and_not_retried(sample: Sandbox) -> None:
         provider_for(sample, AUTH0_CLIENT_SECRET=wrong).fetch()
     message = str(caught.value)
     assert message.startswith("POST /oauth/token failed: 401")
+    assert message.endswith("; check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (or AUTH0_SECRET)")
     assert wrong not in message
     assert sample.env()["AUTH0_CLIENT_SECRET"] not in message
     assert caught.value.__cause__ is None
@@ -180,7 +181,8 @@ def test_a_stalled_server_hits_the_timeout(sample: Sandbox) -> None:
             provider_for(sample, policy).fetch()
     finally:
         sample.auth0.faults.release_stalls()
-    assert str(caught.value) == "GET /api/v2/roles failed: timed out"
+    base_url = Auth0Settings.from_env(sample.env()).base_url
+    assert str(caught.value) == f"GET {base_url}/api/v2/roles failed: timed out waiting for the reply (0.3 s)"
 
 
 def test_a_role_member_missing_from_the_users_means_the_tenant_changed(sample: Sandbox) -> None:
