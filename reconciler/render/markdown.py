@@ -127,7 +127,7 @@ def _count_table(plan: Plan) -> list[str]:
 
 def _guard_item(guard: GuardResult, fmt: _Formatter) -> str:
     hint = " (apply with `--force` to override)" if guard.overridable else ""
-    return f"- ⛔ **blocked:** {fmt.data(guard.message)}{hint}"
+    return f"- ⛔ **blocked by safety guard {fmt.data(guard.name)}:** {fmt.data(guard.message)}{hint}"
 
 
 def _warning_text(warning: Diagnostic, fmt: _Formatter) -> str:

@@ -150,9 +150,14 @@ def is_privilege_increase(
 
 
 def is_removal(change: UserChange | GroupChange | GrantChange) -> bool:
-    """True for a user deleted or stripped, a group deleted, or a grant revoked."""
+    """True for a user deleted, stripped or taken out of a group, a group deleted, or a grant revoked.
+
+    A lost group membership takes access away like a revoked grant, and the safety guard counts it
+    as a removal too.
+    """
     if isinstance(change, UserChange):
-        return change.action == "delete" or change.stripped
+        lost_groups = change.action == "update" and bool(change.groups_removed)
+        return change.action == "delete" or change.stripped or lost_groups
     return change.action == "delete"
 
 

@@ -42,10 +42,13 @@ def _styler(color: bool) -> Callable[..., str]:
     return style
 
 
+BLOCKED_HEADING = "Blocked by safety guards:"
+
+
 def guard_line(guard: GuardResult) -> str:
-    """``blocked: <message>`` plus the --force hint for overridable guards."""
+    """``<guard name>: <message>`` plus the --force hint for overridable guards."""
     hint = f" {OVERRIDE_HINT}" if guard.overridable else ""
-    return f"blocked: {guard.message}{hint}"
+    return f"{guard.name}: {guard.message}{hint}"
 
 
 def warning_line(warning: Diagnostic) -> str:
@@ -74,7 +77,7 @@ def render_text(plan: Plan, *, color: bool = False, show_emails: bool = True) ->
     lines: list[str] = []
     failed = [guard for guard in plan.guards if not guard.passed]
     if failed:
-        lines.append(style("Blocked:", fg="red", bold=True))
+        lines.append(style(BLOCKED_HEADING, fg="red", bold=True))
         lines.extend("  " + style(mask_text(guard_line(g), show_emails), fg="red") for g in failed)
         lines.append("")
     if plan.warnings:

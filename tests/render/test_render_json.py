@@ -9,6 +9,7 @@ from pathlib import Path
 from render_plan_factory import full_plan, make_plan
 
 from reconciler.model import Location
+from reconciler.plan import UserChange
 from reconciler.render.json import plan_to_dict, render_json
 
 TOP_LEVEL_KEYS = [
@@ -58,7 +59,7 @@ def test_documented_keys_and_values() -> None:
         "total": 13,
     }
     assert data["privilege_increases"] == 3
-    assert data["removals"] == 5
+    assert data["removals"] == 6  # bob loses a group membership
     assert [u["id"] for u in data["users"]] == ["bob", "carl", "dan", "jane"]
     bob = data["users"][0]
     assert bob == {
@@ -160,3 +161,10 @@ def test_deterministic_bytes() -> None:
 def test_non_ascii_kept_readable() -> None:
     plan = make_plan(metadata={"owner": "Chloé Müller"})
     assert '"owner": "Chloé Müller"' in render_json(plan)
+
+
+def test_a_user_losing_a_group_membership_counts_as_a_removal() -> None:
+    plan = make_plan(
+        users=(UserChange("update", "bob", "role change", groups_removed=("editors", "viewers")),)
+    )
+    assert plan_to_dict(plan)["removals"] == 1

@@ -36,9 +36,13 @@ def test_needs_attention_before_the_sections() -> None:
     attention = text.index("### Needs attention")
     assert attention < text.index("<details>")
     block = text[attention : text.index("<details>")]
-    assert "- ⛔ **blocked:** 4 removals exceed the limit of 2 (apply with `--force` to override)" in block
+    assert (
+        "- ⛔ **blocked by safety guard max\\_removals:** 4 removals exceed the limit of 2 "
+        "(apply with `--force` to override)"
+    ) in block
     assert "- ⚠️ **warning:** access.yaml:12:5: role Contractors has no members" in block
-    assert "- **5 removals**" in block
+    assert "- **6 removals**" in block
+    assert "  - ✏️ user bob (authId auth0\\|bob1, email " in block  # loses a group membership
     assert "- **3 privilege increases**" in block
     assert "  - ➖ VIEW -> user carl on workspace demo" in block
     assert "  - ➕ MANAGE -> group admins on organization — **privilege increase**" in block
@@ -222,3 +226,9 @@ def test_cap_never_exceeded_even_when_tiny() -> None:
 
 def test_deterministic() -> None:
     assert render_markdown(big_plan(2_000)) == render_markdown(big_plan(2_000))
+
+
+def test_a_user_losing_a_group_membership_is_listed_as_a_removal() -> None:
+    plan = make_plan(users=(UserChange("update", "bob", "role change", groups_removed=("editors",)),))
+    block = render_markdown(plan).split("<details>")[0]
+    assert "- **1 removal**\n  - ✏️ user bob: groups -editors; reason: role change\n" in block

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from render_plan_factory import full_plan, grant, make_plan
 
-from reconciler.plan import GroupChange, UserChange
+from reconciler.plan import FieldChange, GroupChange, UserChange
 from reconciler.render.rows import (
     EMPTY_PLAN_MESSAGE,
     build_sections,
+    count_flags,
     is_privilege_increase,
+    is_removal,
     mask_email,
     mask_emails_in,
     plain_text,
@@ -65,6 +67,7 @@ def test_flags_on_rows() -> None:
         "MANAGE -> group editors",
         "VIEW -> user carl",
         "group legacy",
+        "user bob",
         "user carl",
         "user dan",
     ]
@@ -105,3 +108,13 @@ def test_summary_line_empty_plan() -> None:
     assert (
         summary_line(make_plan()) == EMPTY_PLAN_MESSAGE == "No changes. GoodData matches the desired state."
     )
+
+
+def test_a_lost_group_membership_is_a_removal() -> None:
+    loses = UserChange("update", "bob", "role change", groups_removed=("editors",))
+    gains = UserChange("update", "ann", "role change", groups_added=("viewers",))
+    renamed = UserChange("update", "eve", "profile", fields=(FieldChange("email", "a@x.io", "b@x.io"),))
+    assert is_removal(loses)
+    assert not is_removal(gains)
+    assert not is_removal(renamed)
+    assert count_flags(make_plan(users=(loses, gains, renamed))) == (1, 0)

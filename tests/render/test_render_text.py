@@ -5,7 +5,7 @@ from __future__ import annotations
 from render_plan_factory import big_plan, full_plan, make_plan
 
 from reconciler.model import Diagnostic, Location
-from reconciler.plan import GuardResult
+from reconciler.plan import GuardResult, UserChange
 from reconciler.render.text import render_text
 
 
@@ -44,13 +44,16 @@ def test_summary_and_attention_lines_come_last() -> None:
         "Plan: 1 user to create, 2 to update (1 stripped), 1 to remove; "
         "1 group to create, 1 to update, 1 to remove; 4 grants to add, 2 to revoke."
     )
-    assert lines[-1] == "Needs attention: 5 removals, 3 privilege increases."
+    assert lines[-1] == "Needs attention: 6 removals, 3 privilege increases."
     assert lines[-3].startswith("Documents to write, in order: users and groups, organization permissions")
 
 
 def test_guards_and_warnings_come_before_changes() -> None:
     text = render_text(full_plan())
-    blocked = text.index("blocked: 4 removals exceed the limit of 2 (apply with --force to override)")
+    blocked = text.index(
+        "Blocked by safety guards:\n"
+        "  max_removals: 4 removals exceed the limit of 2 (apply with --force to override)\n"
+    )
     warning = text.index("access.yaml:12:5: warning: role Contractors has no members")
     first_change = text.index("+ user jane")
     assert blocked < first_change and warning < first_change
@@ -61,7 +64,8 @@ def test_guards_and_warnings_come_before_changes() -> None:
 def test_non_overridable_guard_has_no_force_hint() -> None:
     plan = make_plan(guards=(GuardResult("lockout", False, "the token user would lose MANAGE", False),))
     text = render_text(plan)
-    assert "blocked: the token user would lose MANAGE\n" in text
+    assert "Blocked by safety guards:\n  lockout: the token user would lose MANAGE\n" in text
+    assert "blocked:" not in text.lower().replace("blocked by safety guards:", "")
     assert "--force" not in text
 
 
@@ -102,3 +106,8 @@ def test_one_line_per_change_for_ten_thousand_changes() -> None:
 
 def test_deterministic() -> None:
     assert render_text(full_plan()) == render_text(full_plan())
+
+
+def test_a_user_losing_a_group_membership_needs_attention() -> None:
+    plan = make_plan(users=(UserChange("update", "bob", "role change", groups_removed=("editors",)),))
+    assert render_text(plan).splitlines()[-1] == "Needs attention: 1 removal."
