@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -486,63 +486,67 @@ def schema() -> None:
 @config_option
 @click.pass_obj
 def demo(runtime: Runtime, config_path: Path) -> None:
-    """Run validate, plan, apply and plan again against a fresh local sandbox."""
+    """Run validate, plan, apply and plan again against a fresh local sandbox.
+
+    Then someone leaves and someone changes role in Auth0, and the loop runs once more.
+    """
     from reconciler.sandbox import Sandbox
 
     with _clean_errors(runtime), Sandbox.start() as sandbox:
         environ = {**runtime.environ, **sandbox.env()}
         demo_runtime = Runtime(environ=environ, debug=runtime.debug, secrets=list(runtime.secrets))
         demo_runtime.secrets += [sandbox.env()[name] for name in ("AUTH0_CLIENT_SECRET", "GOODDATA_TOKEN")]
-        run_demo(demo_runtime, config_path, sandbox_urls=(sandbox.auth0.url, sandbox.gooddata.url))
-
-
-def run_demo(runtime: Runtime, config_path: Path, *, sandbox_urls: tuple[str, str]) -> None:
-    """The narrated demo: each step is what a user would type."""
-    steps: list[tuple[str, Callable[[], None]]] = []
-    state_holder: dict[str, DesiredState] = {}
-
-    def step_validate() -> None:
-        state_holder["state"] = _load_state(runtime, config_path)
-        state = state_holder["state"]
-        _say(
-            f"  {state.source}: valid ({len(state.groups)} groups, {len(state.role_mappings)} role mappings)"
+        _say(f"Sandbox running: Auth0 at {sandbox.auth0.url}, GoodData at {sandbox.gooddata.url}.")
+        state = _demo_step("reconcile validate", lambda: _load_state(demo_runtime, config_path))
+        _say(f"  {state.source}: valid")
+        _demo_step("reconcile plan", lambda: _demo_plan(demo_runtime, state))
+        _demo_step("reconcile apply --yes", lambda: _demo_apply(demo_runtime, state))
+        _demo_step(
+            "reconcile plan   # again: nothing left to do", lambda: _demo_plan(demo_runtime, state, True)
         )
-
-    def step_plan() -> None:
-        context, _ = _plan(runtime, state_holder["state"])
-        click.echo(render_text(context.plan, color=_use_color()), nl=False)
-
-    def step_apply() -> None:
-        context, gooddata = _plan(runtime, state_holder["state"])
-        plan_ = context.plan
-        blocked = plan_.failed_guards()
-        if blocked:
-            _fail("; ".join(g.message for g in blocked))
-        report = apply_plan(plan_, gooddata=gooddata, backup_dir=None, progress=_say)
-        if report.error:
-            _fail(report.error)
-        _say(f"  {len(report.applied)} document(s) written.")
-
-    def step_verify() -> None:
-        context, _ = _plan(runtime, state_holder["state"])
-        click.echo(render_text(context.plan, color=_use_color()), nl=False)
-        if not context.plan.is_empty:
-            _fail("the plan after apply is not empty")
-
-    steps = [
-        ("reconcile validate", step_validate),
-        ("reconcile plan", step_plan),
-        ("reconcile apply --yes", step_apply),
-        ("reconcile plan   # again: nothing left to do", step_verify),
-    ]
-    auth0_url, gooddata_url = sandbox_urls
-    _say(f"Sandbox running: Auth0 at {auth0_url}, GoodData at {gooddata_url} (default seed).")
-    for title, action in steps:
+        leaver, mover = DEMO_LEAVER, DEMO_MOVER
+        names = {s: (sandbox.auth0.state.user(s) or {}).get("name", s) for s in (leaver, mover)}
         _say("")
-        _say(click.style(f"$ {title}", bold=True))
-        action()
+        _say(f"Meanwhile in Auth0: {names[leaver]} ({leaver}) leaves the company and her account is deleted;")
+        _say(f"{names[mover]} ({mover}) also becomes a Finance Viewer. The next run picks both up:")
+        sandbox.auth0.state.remove_user(leaver)
+        sandbox.auth0.state.set_roles(mover, ["Analyst", "Finance Viewer"])
+        _demo_step("reconcile plan", lambda: _demo_plan(demo_runtime, state))
+        _demo_step("reconcile apply --yes", lambda: _demo_apply(demo_runtime, state))
+        _demo_step("reconcile plan   # nothing left to do", lambda: _demo_plan(demo_runtime, state, True))
+        _say("")
+        _say(click.style("Demo complete: GoodData matches desired-state and Auth0.", fg="green"))
+
+
+#: Users of the shipped sample tenant the demo changes after the first apply.
+DEMO_LEAVER = "auth0|b6589fc6ab0dc82cf12099d1"
+DEMO_MOVER = "auth0|0a57cb53ba59c46fc4b69252"
+
+T = TypeVar("T")
+
+
+def _demo_step(title: str, action: Callable[[], T]) -> T:
     _say("")
-    _say(click.style("Demo complete: GoodData matches desired-state and Auth0.", fg="green"))
+    _say(click.style(f"$ {title}", bold=True))
+    return action()
+
+
+def _demo_plan(runtime: Runtime, state: DesiredState, expect_empty: bool = False) -> None:
+    context, _ = _plan(runtime, state)
+    click.echo(render_text(context.plan, color=_use_color()), nl=False)
+    if expect_empty and not context.plan.is_empty:
+        _fail("the plan after apply is not empty")
+
+
+def _demo_apply(runtime: Runtime, state: DesiredState) -> None:
+    context, gooddata = _plan(runtime, state)
+    blocked = context.plan.failed_guards()
+    if blocked:
+        _fail("; ".join(g.message for g in blocked))
+    report = apply_plan(context.plan, gooddata=gooddata, backup_dir=None, progress=_say)
+    if report.error:
+        _fail(report.error)
+    _say(f"  {len(report.applied)} document(s) written.")
 
 
 def _attach_feature_commands() -> None:

@@ -64,6 +64,9 @@ def test_failures_leak_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
 def test_demo_output_leaks_nothing() -> None:
     result = CliRunner().invoke(main, ["demo", "--config", str(EXAMPLE)])
     assert result.exit_code == 0, result.output
+    assert "Plan: 52 users to create; 3 groups to create; 9 grants to add." in result.stdout
+    assert "Plan: 1 user to update, 1 to remove." in result.stdout  # the leaver and the role change
+    assert result.stdout.rstrip().endswith("No changes. GoodData matches the desired state.")
     from reconciler.sandbox.auth0 import DEFAULT_CLIENT_SECRET
     from reconciler.sandbox.gooddata import DEFAULT_TOKEN
 
