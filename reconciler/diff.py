@@ -23,19 +23,26 @@ import copy
 import difflib
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from deepdiff import DeepDiff
 
+from reconciler.canonical import (
+    grants_of,
+    group_ids,
+    group_refs,
+    identity_checksum,
+    live_checksum,
+    wire_grants,
+)
 from reconciler.model import (
     BOOTSTRAP_ADMIN_GROUP,
     BOOTSTRAP_ADMIN_USER,
     MAX_TEXT_LENGTH,
     DesiredState,
     Diagnostic,
-    Document,
     Grant,
     GrantSet,
     IdentitySnapshot,
@@ -47,6 +54,7 @@ from reconciler.model import (
     is_valid_id,
 )
 from reconciler.plan import FieldChange, GrantChange, GrantScope, GroupChange, Plan, UserChange, sha256_of
+from reconciler.writes import GrantDocs, order_writes
 
 _INVALID_ID_CHARS = re.compile(r"[^.A-Za-z0-9_-]")
 _PROFILE_FIELDS = ("authId", "email", "firstname", "lastname")
@@ -72,81 +80,6 @@ def protected_principals(state: DesiredState, live: LiveOrganization) -> frozens
     """Ids that are never changed or removed: built-in, the token's user and ``policy.protected``."""
     return frozenset(
         {BOOTSTRAP_ADMIN_USER, BOOTSTRAP_ADMIN_GROUP, live.token_user_id, *state.policy.protected}
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Canonical forms
-# --------------------------------------------------------------------------------------------
-
-
-def _group_ids(refs: Iterable[Mapping[str, Any]] | None) -> list[str]:
-    return sorted({ref["id"] for ref in refs or ()})
-
-
-def _group_refs(ids: Iterable[str]) -> list[JsonDict]:
-    return [{"id": group_id, "type": "userGroup"} for group_id in sorted(set(ids))]
-
-
-def _grants_of(items: Iterable[Mapping[str, Any]] | None) -> frozenset[Grant]:
-    return frozenset(Grant.from_wire(item) for item in items or ())
-
-
-def _wire_grants(grants: Iterable[Grant]) -> list[JsonDict]:
-    return [g.to_wire() for g in sorted(set(grants))]
-
-
-def canonical_users_and_groups(doc: Mapping[str, Any]) -> JsonDict:
-    """Order-independent form of a usersAndUserGroups document, for comparison and checksums."""
-    users = []
-    for user in sorted(doc.get("users", []), key=lambda u: u["id"]):
-        item = dict(user)
-        item["userGroups"] = _group_refs(_group_ids(user.get("userGroups")))
-        users.append(item)
-    groups = []
-    for group in sorted(doc.get("userGroups", []), key=lambda g: g["id"]):
-        item = dict(group)
-        if "parents" in item:
-            item["parents"] = _group_refs(_group_ids(group.get("parents")))
-        groups.append(item)
-    return {"users": users, "userGroups": groups}
-
-
-def canonical_workspace_permissions(doc: Mapping[str, Any]) -> JsonDict:
-    """Order-independent form of a workspace permissions document (both keys always present)."""
-    return {
-        "permissions": _wire_grants(_grants_of(doc.get("permissions"))),
-        "hierarchyPermissions": _wire_grants(_grants_of(doc.get("hierarchyPermissions"))),
-    }
-
-
-def canonical_data_source_permissions(doc: Mapping[str, Any]) -> JsonDict:
-    """Order-independent form of a data source permissions document."""
-    return {"permissions": _wire_grants(_grants_of(doc.get("permissions")))}
-
-
-def live_checksum(live: LiveOrganization) -> str:
-    """Checksum of every live document the plan was computed from."""
-    return sha256_of(
-        {
-            "usersAndUserGroups": canonical_users_and_groups(live.users_and_groups),
-            "workspaces": {
-                k: canonical_workspace_permissions(v) for k, v in live.workspace_permissions.items()
-            },
-            "dataSources": {
-                k: canonical_data_source_permissions(v) for k, v in live.data_source_permissions.items()
-            },
-            "organization": _wire_grants(_grants_of(live.organization_permissions)),
-        }
-    )
-
-
-def identity_checksum(idp: IdentitySnapshot) -> str:
-    """Checksum of what the plan uses from the IdP snapshot."""
-    return sha256_of(
-        sorted(
-            [u.subject, u.email, u.given_name, u.family_name, u.blocked, sorted(u.roles)] for u in idp.users
-        )
     )
 
 
@@ -215,7 +148,7 @@ def compute_plan(
         raise InputError(merge.errors)
 
     group_changes, desired_groups, deleted_groups = _plan_groups(merge, live_groups, protected)
-    managed_groups = _managed_group_ids(state)
+    managed_groups = _managedgroup_ids(state)
     user_changes, desired_users, deleted_users, stripped_users = _plan_users(
         merge, matched, live_users, protected, managed_groups, deleted_groups
     )
@@ -228,7 +161,7 @@ def compute_plan(
         raise InputError(merge.errors)
 
     desired_doc = {"users": list(desired_users.values()), "userGroups": list(desired_groups.values())}
-    writes, replaced = _order_writes(live, desired_doc, grant_docs, gone)
+    writes, replaced = order_writes(live, desired_doc, grant_docs, gone)
     config_sum = state.checksum
     idp_sum = identity_checksum(idp)
     meta: dict[str, Any] = {
@@ -445,7 +378,7 @@ def _match_users(
     return matched
 
 
-def _managed_group_ids(state: DesiredState) -> frozenset[str]:
+def _managedgroup_ids(state: DesiredState) -> frozenset[str]:
     """Groups whose membership the file decides: declared ones and every group it references."""
     referenced: set[str] = set(state.groups)
     for mapping in state.role_mappings.values():
@@ -475,7 +408,7 @@ def _plan_groups(
         wanted = copy.deepcopy(live_group)
         if spec.name is not None:
             wanted["name"] = spec.name
-        wanted["parents"] = _group_refs(spec.parents)
+        wanted["parents"] = group_refs(spec.parents)
         if not wanted["parents"] and "parents" not in live_group:
             del wanted["parents"]
         desired[group_id] = wanted
@@ -489,7 +422,7 @@ def _plan_groups(
         if spec.name is not None:
             body["name"] = spec.name
         if spec.parents:
-            body["parents"] = _group_refs(spec.parents)
+            body["parents"] = group_refs(spec.parents)
         desired[group_id] = body
         changes.append(
             GroupChange(
@@ -498,7 +431,7 @@ def _plan_groups(
         )
     deleted: list[str] = []
     if state.policy.unmanaged_groups == "remove":
-        referenced = _managed_group_ids(state)
+        referenced = _managedgroup_ids(state)
         for group_id in sorted(live_groups):
             if group_id in referenced or group_id in protected:
                 continue
@@ -520,12 +453,12 @@ def _plan_groups(
 
 def _group_matches(live_group: Mapping[str, Any], spec: Any) -> bool:
     name_ok = spec.name is None or live_group.get("name") == spec.name
-    return name_ok and _group_ids(live_group.get("parents")) == sorted(set(spec.parents))
+    return name_ok and group_ids(live_group.get("parents")) == sorted(set(spec.parents))
 
 
 def _group_update(before: Mapping[str, Any], after: Mapping[str, Any]) -> GroupChange | None:
-    left = {"name": before.get("name"), "parents": _group_ids(before.get("parents"))}
-    right = {"name": after.get("name"), "parents": _group_ids(after.get("parents"))}
+    left = {"name": before.get("name"), "parents": group_ids(before.get("parents"))}
+    right = {"name": after.get("name"), "parents": group_ids(after.get("parents"))}
     if left == right:
         return None
     fields, added, removed = _translate_deepdiff(left, right, list_field="parents")
@@ -583,7 +516,7 @@ def _plan_users(
         if user_id in protected:
             desired[user_id] = _without_groups(copy.deepcopy(live_user), gone_groups)
             if wanted_user is not None and wanted_user.source == "file":
-                live_ids = set(_group_ids(live_user.get("userGroups")))
+                live_ids = set(group_ids(live_user.get("userGroups")))
                 if live_ids != set(wanted_user.groups):
                     merge.warn(
                         f"user '{user_id}' is protected; its groups in the file differ from GoodData "
@@ -618,7 +551,7 @@ def _plan_users(
                     f"{reason} ({policy_text})",
                     auth_id,
                     live_user.get("email"),
-                    groups_removed=tuple(_group_ids(live_user.get("userGroups"))),
+                    groups_removed=tuple(group_ids(live_user.get("userGroups"))),
                 )
             )
         else:
@@ -626,7 +559,7 @@ def _plan_users(
             body["userGroups"] = []
             desired[user_id] = body
             stripped.append(user_id)
-            lost = tuple(_group_ids(live_user.get("userGroups")))
+            lost = tuple(group_ids(live_user.get("userGroups")))
             changes.append(
                 UserChange(
                     "update",
@@ -643,7 +576,7 @@ def _plan_users(
             continue
         body = {
             "id": user_id,
-            "userGroups": _group_refs(g for g in wanted_user.groups if g not in gone_groups),
+            "userGroups": group_refs(g for g in wanted_user.groups if g not in gone_groups),
             "permissions": [],
             "settings": [],
         }
@@ -695,16 +628,16 @@ def _updated_user(
     for key, value in _profile_of(wanted).items():
         if value is not None:
             body[key] = value
-    kept = {g for g in _group_ids(live_user.get("userGroups")) if g not in managed and g not in gone}
-    body["userGroups"] = _group_refs(kept | set(wanted.groups))
+    kept = {g for g in group_ids(live_user.get("userGroups")) if g not in managed and g not in gone}
+    body["userGroups"] = group_refs(kept | set(wanted.groups))
     return body
 
 
 def _user_update(
     before: Mapping[str, Any], after: Mapping[str, Any], wanted: _DesiredUser
 ) -> UserChange | None:
-    left = {k: before.get(k) for k in _PROFILE_FIELDS} | {"userGroups": _group_ids(before.get("userGroups"))}
-    right = {k: after.get(k) for k in _PROFILE_FIELDS} | {"userGroups": _group_ids(after.get("userGroups"))}
+    left = {k: before.get(k) for k in _PROFILE_FIELDS} | {"userGroups": group_ids(before.get("userGroups"))}
+    right = {k: after.get(k) for k in _PROFILE_FIELDS} | {"userGroups": group_ids(after.get("userGroups"))}
     if left == right:
         return None
     fields, added, removed = _translate_deepdiff(left, right, list_field="userGroups")
@@ -733,7 +666,7 @@ def _check_group_references(
 ) -> None:
     """Every group a user or group points to must exist after the plan."""
     for group in desired_groups.values():
-        for parent in _group_ids(group.get("parents")):
+        for parent in group_ids(group.get("parents")):
             if parent not in desired_groups:
                 merge.error(
                     f"group '{group['id']}' has parent '{parent}', which is neither declared nor in GoodData",
@@ -741,7 +674,7 @@ def _check_group_references(
                 )
     missing: dict[str, str] = {}
     for user in desired_users.values():
-        for group_id in _group_ids(user.get("userGroups")):
+        for group_id in group_ids(user.get("userGroups")):
             if group_id not in desired_groups:
                 missing.setdefault(group_id, user["id"])
     for group_id, user_id in sorted(missing.items()):
@@ -752,15 +685,6 @@ def _check_group_references(
         )
 
 
-@dataclass
-class _GrantDocs:
-    """Desired grant documents by object, in wire format."""
-
-    workspaces: dict[str, JsonDict] = field(default_factory=dict)
-    data_sources: dict[str, JsonDict] = field(default_factory=dict)
-    organization: list[JsonDict] | None = None
-
-
 def _plan_grants(
     merge: _Merge,
     desired_users: Mapping[str, JsonDict],
@@ -768,14 +692,14 @@ def _plan_grants(
     gone: frozenset[str],
     stripped: list[str],
     protected: frozenset[str],
-) -> tuple[list[GrantChange], _GrantDocs]:
+) -> tuple[list[GrantChange], GrantDocs]:
     state, live = merge.state, merge.live
     dropped = gone | frozenset(stripped)
     changes: list[GrantChange] = []
-    docs = _GrantDocs()
+    docs = GrantDocs()
 
     def resolve(managed: GrantSet | None, live_items: Any, path: str) -> frozenset[Grant]:
-        live_grants = _grants_of(live_items)
+        live_grants = grants_of(live_items)
         if managed is None:
             return frozenset(g for g in live_grants if g.assignee_id not in dropped)
         for grant in sorted(managed.grants):
@@ -808,17 +732,17 @@ def _plan_grants(
         path = f"permissions.workspaces.{workspace_id}"
         plain = resolve(spec.permissions, live_doc.get("permissions"), path)
         hierarchy = resolve(spec.hierarchy_permissions, live_doc.get("hierarchyPermissions"), path)
-        changes += _grant_changes("workspace", workspace_id, _grants_of(live_doc.get("permissions")), plain)
+        changes += _grant_changes("workspace", workspace_id, grants_of(live_doc.get("permissions")), plain)
         changes += _grant_changes(
             "workspace",
             workspace_id,
-            _grants_of(live_doc.get("hierarchyPermissions")),
+            grants_of(live_doc.get("hierarchyPermissions")),
             hierarchy,
             hierarchy=True,
         )
         docs.workspaces[workspace_id] = {
-            "permissions": _wire_grants(plain),
-            "hierarchyPermissions": _wire_grants(hierarchy),
+            "permissions": wire_grants(plain),
+            "hierarchyPermissions": wire_grants(hierarchy),
         }
     for data_source_id, ds_spec in sorted(state.data_sources.items()):
         if data_source_id in live.missing_data_sources or data_source_id not in live.data_source_permissions:
@@ -827,15 +751,15 @@ def _plan_grants(
         path = f"permissions.data_sources.{data_source_id}"
         grants = resolve(ds_spec.permissions, live_doc.get("permissions"), path)
         changes += _grant_changes(
-            "data_source", data_source_id, _grants_of(live_doc.get("permissions")), grants
+            "data_source", data_source_id, grants_of(live_doc.get("permissions")), grants
         )
-        docs.data_sources[data_source_id] = {"permissions": _wire_grants(grants)}
+        docs.data_sources[data_source_id] = {"permissions": wire_grants(grants)}
     if live.organization_permissions is not None and (state.organization_permissions is not None or dropped):
         grants = resolve(
             state.organization_permissions, live.organization_permissions, "permissions.organization"
         )
-        changes += _grant_changes("organization", "", _grants_of(live.organization_permissions), grants)
-        docs.organization = _wire_grants(grants)
+        changes += _grant_changes("organization", "", grants_of(live.organization_permissions), grants)
+        docs.organization = wire_grants(grants)
     return changes, docs
 
 
@@ -852,92 +776,13 @@ def _grant_changes(
     return added + revoked
 
 
-def _privileged_groups(docs: _GrantDocs, live: LiveOrganization) -> set[str]:
+def _privileged_groups(docs: GrantDocs, live: LiveOrganization) -> set[str]:
     """Groups holding MANAGE anywhere after the plan, so renderers can flag users added to them."""
     grants: list[Grant] = []
     for doc in docs.workspaces.values():
-        grants += _grants_of(doc["permissions"]) | _grants_of(doc["hierarchyPermissions"])
+        grants += grants_of(doc["permissions"]) | grants_of(doc["hierarchyPermissions"])
     for doc in docs.data_sources.values():
-        grants += _grants_of(doc["permissions"])
+        grants += grants_of(doc["permissions"])
     organization = docs.organization if docs.organization is not None else live.organization_permissions
-    grants += _grants_of(organization)
+    grants += grants_of(organization)
     return {g.assignee_id for g in grants if g.name == "MANAGE" and g.assignee_type == "userGroup"}
-
-
-def _order_writes(
-    live: LiveOrganization, desired_doc: JsonDict, grant_docs: _GrantDocs, gone: frozenset[str]
-) -> tuple[list[Document], dict[tuple[str, str], Any]]:
-    """Only documents whose content changes, in a safe order.
-
-    Users and groups are written before the grants that name them. When the plan deletes a
-    principal that a changing grant document still names, the users document is written twice:
-    first without the deletions, then — after the grants are revoked — with them.
-    """
-    replaced: dict[tuple[str, str], Any] = {}
-    grant_writes: list[Document] = []
-    for workspace_id, doc in grant_docs.workspaces.items():
-        before = canonical_workspace_permissions(live.workspace_permissions.get(workspace_id, {}))
-        if before != doc:
-            grant_writes.append(Document("workspace_permissions", workspace_id, doc))
-            replaced[("workspace_permissions", workspace_id)] = live.workspace_permissions.get(
-                workspace_id, {}
-            )
-    for data_source_id, doc in grant_docs.data_sources.items():
-        before = canonical_data_source_permissions(live.data_source_permissions.get(data_source_id, {}))
-        if before != doc:
-            grant_writes.append(Document("data_source_permissions", data_source_id, doc))
-            replaced[("data_source_permissions", data_source_id)] = live.data_source_permissions[
-                data_source_id
-            ]
-    if grant_docs.organization is not None:
-        before_org = _wire_grants(_grants_of(live.organization_permissions))
-        if before_org != grant_docs.organization:
-            grant_writes.append(Document("organization_permissions", "", grant_docs.organization))
-            replaced[("organization_permissions", "")] = list(live.organization_permissions or ())
-
-    final = canonical_users_and_groups(desired_doc)
-    live_canonical = canonical_users_and_groups(live.users_and_groups)
-    writes: list[Document] = []
-    if final != live_canonical:
-        replaced[("users_and_groups", "")] = live.users_and_groups
-        revoked_first = gone and any(_names_any(d.body, gone) for d in _live_grant_docs(live, grant_writes))
-        if revoked_first:
-            interim = _with_deleted_principals(final, live.users_and_groups, gone)
-            if interim != live_canonical:
-                writes.append(Document("users_and_groups", "", interim))
-            writes += grant_writes
-            writes.append(Document("users_and_groups", "", final))
-            return writes, replaced
-        writes.append(Document("users_and_groups", "", final))
-    writes += grant_writes
-    return writes, replaced
-
-
-def _live_grant_docs(live: LiveOrganization, writes: list[Document]) -> list[Document]:
-    docs = []
-    for write in writes:
-        if write.kind == "workspace_permissions":
-            docs.append(Document(write.kind, write.target, live.workspace_permissions.get(write.target, {})))
-        elif write.kind == "data_source_permissions":
-            docs.append(
-                Document(write.kind, write.target, live.data_source_permissions.get(write.target, {}))
-            )
-        else:
-            docs.append(Document(write.kind, write.target, list(live.organization_permissions or ())))
-    return docs
-
-
-def _names_any(body: Any, ids: frozenset[str]) -> bool:
-    items: list[Any] = []
-    if isinstance(body, list):
-        items = body
-    elif isinstance(body, dict):
-        items = list(body.get("permissions", [])) + list(body.get("hierarchyPermissions", []))
-    return any(item["assignee"]["id"] in ids for item in items)
-
-
-def _with_deleted_principals(final: JsonDict, live_doc: Mapping[str, Any], gone: frozenset[str]) -> JsonDict:
-    """The final document plus the principals it deletes, as they are live (the interim write)."""
-    users = list(final["users"]) + [u for u in live_doc.get("users", []) if u["id"] in gone]
-    groups = list(final["userGroups"]) + [g for g in live_doc.get("userGroups", []) if g["id"] in gone]
-    return canonical_users_and_groups({"users": users, "userGroups": groups})

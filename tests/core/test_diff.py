@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.diff import canonical_users_and_groups, compute_plan, derive_user_id
+from reconciler.canonical import canonical_users_and_groups
+from reconciler.diff import compute_plan, derive_user_id
 from reconciler.model import IdentityUser, InputError
 from reconciler.plan import Plan
 

@@ -1,0 +1,104 @@
+"""Which documents a plan writes, and in which order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.canonical import (
+    canonical_data_source_permissions,
+    canonical_users_and_groups,
+    canonical_workspace_permissions,
+    grants_of,
+    wire_grants,
+)
+from reconciler.model import Document, JsonDict, LiveOrganization
+
+
+@dataclass
+class GrantDocs:
+    """Desired grant documents by object, in wire format (``organization`` None: not written)."""
+
+    workspaces: dict[str, JsonDict] = field(default_factory=dict)
+    data_sources: dict[str, JsonDict] = field(default_factory=dict)
+    organization: list[JsonDict] | None = None
+
+
+def order_writes(
+    live: LiveOrganization, desired_doc: JsonDict, grant_docs: GrantDocs, gone: frozenset[str]
+) -> tuple[list[Document], dict[tuple[str, str], Any]]:
+    """Only documents whose content changes, in a safe order.
+
+    Users and groups are written before the grants that name them. When the plan deletes a
+    principal that a changing grant document still names, the users document is written twice:
+    first without the deletions, then — after the grants are revoked — with them.
+    """
+    replaced: dict[tuple[str, str], Any] = {}
+    grant_writes: list[Document] = []
+    for workspace_id, doc in grant_docs.workspaces.items():
+        before = canonical_workspace_permissions(live.workspace_permissions.get(workspace_id, {}))
+        if before != doc:
+            grant_writes.append(Document("workspace_permissions", workspace_id, doc))
+            replaced[("workspace_permissions", workspace_id)] = live.workspace_permissions.get(
+                workspace_id, {}
+            )
+    for data_source_id, doc in grant_docs.data_sources.items():
+        before = canonical_data_source_permissions(live.data_source_permissions.get(data_source_id, {}))
+        if before != doc:
+            grant_writes.append(Document("data_source_permissions", data_source_id, doc))
+            replaced[("data_source_permissions", data_source_id)] = live.data_source_permissions[
+                data_source_id
+            ]
+    if grant_docs.organization is not None:
+        before_org = wire_grants(grants_of(live.organization_permissions))
+        if before_org != grant_docs.organization:
+            grant_writes.append(Document("organization_permissions", "", grant_docs.organization))
+            replaced[("organization_permissions", "")] = list(live.organization_permissions or ())
+
+    final = canonical_users_and_groups(desired_doc)
+    live_canonical = canonical_users_and_groups(live.users_and_groups)
+    writes: list[Document] = []
+    if final != live_canonical:
+        replaced[("users_and_groups", "")] = live.users_and_groups
+        revoked_first = gone and any(_names_any(d.body, gone) for d in _live_grant_docs(live, grant_writes))
+        if revoked_first:
+            interim = _with_deleted_principals(final, live.users_and_groups, gone)
+            if interim != live_canonical:
+                writes.append(Document("users_and_groups", "", interim))
+            writes += grant_writes
+            writes.append(Document("users_and_groups", "", final))
+            return writes, replaced
+        writes.append(Document("users_and_groups", "", final))
+    writes += grant_writes
+    return writes, replaced
+
+
+def _live_grant_docs(live: LiveOrganization, writes: list[Document]) -> list[Document]:
+    docs = []
+    for write in writes:
+        if write.kind == "workspace_permissions":
+            docs.append(Document(write.kind, write.target, live.workspace_permissions.get(write.target, {})))
+        elif write.kind == "data_source_permissions":
+            docs.append(
+                Document(write.kind, write.target, live.data_source_permissions.get(write.target, {}))
+            )
+        else:
+            docs.append(Document(write.kind, write.target, list(live.organization_permissions or ())))
+    return docs
+
+
+def _names_any(body: Any, ids: frozenset[str]) -> bool:
+    items: list[Any] = []
+    if isinstance(body, list):
+        items = body
+    elif isinstance(body, dict):
+        items = list(body.get("permissions", [])) + list(body.get("hierarchyPermissions", []))
+    return any(item["assignee"]["id"] in ids for item in items)
+
+
+def _with_deleted_principals(final: JsonDict, live_doc: Mapping[str, Any], gone: frozenset[str]) -> JsonDict:
+    """The final document plus the principals it deletes, as they are live (the interim write)."""
+    users = list(final["users"]) + [u for u in live_doc.get("users", []) if u["id"] in gone]
+    groups = list(final["userGroups"]) + [g for g in live_doc.get("userGroups", []) if g["id"] in gone]
+    return canonical_users_and_groups({"users": users, "userGroups": groups})
