@@ -194,6 +194,17 @@ config_option = click.option(
 )
 
 
+def backup_dir_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The ``--backup-dir`` option of the commands that replace live documents."""
+    return click.option(
+        "--backup-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=DEFAULT_BACKUP_DIR,
+        show_default=True,
+        help=help_text,
+    )
+
+
 def _load_state(runtime: Runtime, path: Path) -> DesiredState:
     state, warnings = load_desired_state_with_warnings(str(path), environ=runtime.environ)
     for warning in warnings:
@@ -338,13 +349,7 @@ def _read_saved_plan(path: Path) -> Mapping[str, Any]:
     callback=lambda _ctx, _param, value: _checked_checksum(value),
     help="Apply only if the fresh plan has this checksum (12 to 64 hex digits, as `plan` prints).",
 )
-@click.option(
-    "--backup-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=DEFAULT_BACKUP_DIR,
-    show_default=True,
-    help="Where each replaced live document is saved before it is written.",
-)
+@backup_dir_option("Where each replaced live document is saved before it is written.")
 @click.pass_obj
 def apply(
     runtime: Runtime,
@@ -413,13 +418,7 @@ def _finish_apply(runtime: Runtime, report: ApplyReport, state: DesiredState) ->
 @main.command()
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@click.option(
-    "--backup-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=DEFAULT_BACKUP_DIR,
-    show_default=True,
-    help="Where the documents the restore replaces are saved first (so a restore can be undone).",
-)
+@backup_dir_option("Where the documents the restore replaces are saved first (so a restore can be undone).")
 @click.pass_obj
 def restore(runtime: Runtime, folder: Path, yes: bool, backup_dir: Path) -> None:
     """Put back the documents an apply saved in FOLDER (one of the --backup-dir subfolders).

@@ -27,7 +27,7 @@ HERE = Location("access.yaml", 1, 1)
 
 def grants(spec: Mapping[str, Iterable[str]]) -> GrantSet:
     """``{"analysts": ["VIEW"], "user:jane": ["VIEW"]}`` -> GrantSet."""
-    items = set()
+    items: set[Grant] = set()
     for key, names in spec.items():
         if key.startswith("user:"):
             items.update(Grant(n, key[5:], "user") for n in names)
@@ -44,7 +44,7 @@ def desired(
     users: Mapping[str, Iterable[str]] | None = None,
     organization: Mapping[str, Iterable[str]] | None = None,
     workspaces: Mapping[str, Mapping[str, Mapping[str, Iterable[str]]]] | None = None,
-    data_sources: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
+    data_sources: Mapping[str, Mapping[str, Mapping[str, Iterable[str]]]] | None = None,
     user_id: str = "strip-auth0-prefix",
     **policy: Any,
 ) -> DesiredState:

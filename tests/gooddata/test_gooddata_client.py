@@ -74,12 +74,6 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox.start(gooddata_seed=GoodDataSeed.default()) as running:
-        yield running
-
-
 @pytest.fixture()
 def seeded(sandbox: Sandbox) -> Sandbox:
     sandbox.gooddata.faults.reset()

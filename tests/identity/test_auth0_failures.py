@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import socket
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
@@ -18,20 +17,6 @@ from reconciler.transport import RetryPolicy
 SECRET = "auth0-secret-that-must-not-leak"
 ISSUED_TOKEN = "issued-access-token-that-must-not-leak"
 QUICK = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02, timeout=5.0)
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox.start() as running:
-        yield running
-
-
-@pytest.fixture()
-def closed_port() -> Iterator[int]:
-    """A port bound on 127.0.0.1 but not listening: connecting to it is refused."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as bound:
-        bound.bind(("127.0.0.1", 0))
-        yield bound.getsockname()[1]
 
 
 def _fetch_error(environ: dict[str, str], policy: RetryPolicy = QUICK) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -29,12 +29,6 @@ def sample_tenant() -> dict[str, Any]:
     text = resources.files("reconciler.sandbox").joinpath("data/auth0-tenant-sample.json").read_text("utf-8")
     tenant: dict[str, Any] = json.loads(text)
     return tenant
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox.start(auth0_seed=Auth0Seed.default()) as running:
-        yield running
 
 
 @pytest.fixture()

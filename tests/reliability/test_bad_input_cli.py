@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,6 @@ from .harness import REPO
 CORPUS = REPO / "tests" / "fixtures" / "bad-desired-state"
 FILES = sorted(p for p in CORPUS.glob("*.yaml"))
 EXPECT = re.compile(rb"^# expect: (\d+): ")
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox.start() as running:
-        yield running
 
 
 def expected_line(path: Path) -> int:
