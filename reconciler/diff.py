@@ -234,7 +234,7 @@ def _desired_users(merge: _Merge) -> dict[str, _DesiredUser]:
         if user.blocked:
             continue
         groups = _groups_for_roles(state, user)
-        if not groups:
+        if groups is None:
             continue
         if not _idp_user_is_valid(merge, user):
             continue
@@ -298,15 +298,16 @@ def _desired_users(merge: _Merge) -> dict[str, _DesiredUser]:
     return wanted
 
 
-def _groups_for_roles(state: DesiredState, user: IdentityUser) -> frozenset[str]:
-    groups: set[str] = set()
-    for role in user.roles:
-        mapping = state.role_mappings.get(role)
-        if mapping is not None:
-            groups.update(mapping.groups)
-    if not groups and not any(role in state.role_mappings for role in user.roles):
-        groups.update(state.default_groups)
-    return frozenset(groups)
+def _groups_for_roles(state: DesiredState, user: IdentityUser) -> frozenset[str] | None:
+    """The union of the groups of the user's mapped roles; ``None`` when the user gets no account.
+
+    A user holding a mapped role is desired even when that role maps to no group; a user with no
+    mapped role gets ``default_groups``, and no account when those are empty.
+    """
+    mappings = [state.role_mappings[role] for role in user.roles if role in state.role_mappings]
+    if not mappings:
+        return frozenset(state.default_groups) or None
+    return frozenset(group for mapping in mappings for group in mapping.groups)
 
 
 def _idp_user_is_valid(merge: _Merge, user: IdentityUser) -> bool:
@@ -558,8 +559,10 @@ def _plan_users(
             body = copy.deepcopy(live_user)
             body["userGroups"] = []
             desired[user_id] = body
-            stripped.append(user_id)
+            stripped.append(user_id)  # its grants in the documents read are dropped too
             lost = tuple(group_ids(live_user.get("userGroups")))
+            if not lost:
+                continue  # stripped by an earlier run: nothing left to change
             changes.append(
                 UserChange(
                     "update",
@@ -707,11 +710,15 @@ def _plan_grants(
             if grant.assignee_id not in exists:
                 kind = "user" if grant.assignee_type == "user" else "group"
                 location = managed.grant_locations.get(grant)
+                why = (
+                    "is removed by this plan (see its reason in the plan); drop the grant or keep it"
+                    if grant.assignee_id in gone
+                    else "does not exist in GoodData and is not created by this plan"
+                )
                 merge.errors.append(
                     Diagnostic(
                         "error",
-                        f"{path}: {kind} '{grant.assignee_id}' does not exist in GoodData "
-                        "and is not created by this plan",
+                        f"{path}: {kind} '{grant.assignee_id}' {why}",
                         location or state.location_of(path),
                         grant.assignee_id,
                     )

@@ -30,9 +30,10 @@ def order_writes(
 ) -> tuple[list[Document], dict[tuple[str, str], Any]]:
     """Only documents whose content changes, in a safe order.
 
-    Users and groups are written before the grants that name them. When the plan deletes a
-    principal that a changing grant document still names, the users document is written twice:
-    first without the deletions, then — after the grants are revoked — with them.
+    Users and groups are written before the grants that name them, and grants are revoked
+    before the principals they name are deleted. Only when one plan needs both (grants naming a
+    principal it creates, and live grants naming one it deletes) is the users document written
+    twice: first without the deletions, then — after the grants — with them.
     """
     replaced: dict[tuple[str, str], Any] = {}
     grant_writes: list[Document] = []
@@ -58,20 +59,23 @@ def order_writes(
 
     final = canonical_users_and_groups(desired_doc)
     live_canonical = canonical_users_and_groups(live.users_and_groups)
-    writes: list[Document] = []
-    if final != live_canonical:
-        replaced[("users_and_groups", "")] = live.users_and_groups
-        revoked_first = gone and any(_names_any(d.body, gone) for d in _live_grant_docs(live, grant_writes))
-        if revoked_first:
-            interim = _with_deleted_principals(final, live.users_and_groups, gone)
-            if interim != live_canonical:
-                writes.append(Document("users_and_groups", "", interim))
-            writes += grant_writes
-            writes.append(Document("users_and_groups", "", final))
-            return writes, replaced
-        writes.append(Document("users_and_groups", "", final))
-    writes += grant_writes
-    return writes, replaced
+    if final == live_canonical:
+        return grant_writes, replaced
+    replaced[("users_and_groups", "")] = live.users_and_groups
+    final_write = Document("users_and_groups", "", final)
+    revoke_first = bool(gone) and any(_names_any(d.body, gone) for d in _live_grant_docs(live, grant_writes))
+    if not revoke_first:
+        return [final_write, *grant_writes], replaced
+    created = _principal_ids(final) - _principal_ids(live.users_and_groups)
+    if not any(_names_any(d.body, created) for d in grant_writes):
+        return [*grant_writes, final_write], replaced
+    interim = _with_deleted_principals(final, live.users_and_groups, gone)
+    writes = [Document("users_and_groups", "", interim)] if interim != live_canonical else []
+    return [*writes, *grant_writes, final_write], replaced
+
+
+def _principal_ids(doc: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(item["id"] for key in ("users", "userGroups") for item in doc.get(key, []))
 
 
 def _live_grant_docs(live: LiveOrganization, writes: list[Document]) -> list[Document]:

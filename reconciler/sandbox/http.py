@@ -28,7 +28,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import get_input_stream
 
-FAULT_KINDS = ("500", "503", "429", "drop", "stall")
+# "lost" answers 204 without acting: a write the server acknowledges but never stores (only scripted).
+FAULT_KINDS = ("500", "503", "429", "drop", "stall", "lost")
 WRITE_METHODS = frozenset({"PUT", "POST", "PATCH", "DELETE"})
 # A scripted "stall" without a configured duration hangs this long; reset() and stop() release it earlier.
 DEFAULT_STALL_SECONDS = 30.0
@@ -331,6 +332,9 @@ class SandboxApplication:
             # Writing to the shut-down socket fails with a broken pipe, which werkzeug treats as a dropped
             # connection: the client sees the connection closed without any answer.
             return Response(b"", status=500)(environ, start_response)
+        elif decision.kind == "lost":
+            self.counters.record_fault()
+            response = Response(status=204)
         elif error is not None:
             response = error
         else:

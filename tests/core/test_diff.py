@@ -10,6 +10,7 @@ from reconciler.canonical import canonical_users_and_groups
 from reconciler.diff import compute_plan, derive_user_id
 from reconciler.model import IdentityUser, InputError
 from reconciler.plan import Plan
+from reconciler.safety import check_max_removals
 
 from .builders import desired, idp, live, live_group, live_user, person, wire
 
@@ -59,12 +60,14 @@ def test_derive_user_id(subject: str, strategy: Any, expected: str) -> None:
         (person("auth0|u1", "Contractor"), ["viewers"], ["viewers"]),  # default_groups
         (person("auth0|u1"), ["viewers"], ["viewers"]),  # no role at all -> default_groups
         (person("auth0|u1", "Analyst", blocked=True), [], None),  # blocked -> no account
+        (person("auth0|u1", "Guest"), ["viewers"], []),  # a mapped role with no groups: an account
+        (person("auth0|u1", "Guest", "User"), [], ["viewers"]),  # union with an empty mapping
     ],
 )
 def test_desired_users_from_roles(
     identity_user: Any, default_groups: list[str], expected_groups: Any
 ) -> None:
-    state = desired(groups=BASE_GROUPS, roles=BASE_ROLES, default_groups=default_groups)
+    state = desired(groups=BASE_GROUPS, roles={**BASE_ROLES, "Guest": []}, default_groups=default_groups)
     organization = live(groups=LIVE_GROUPS)
     plan = compute_plan(state, idp(identity_user), organization)
     users = final_users(plan, organization.users_and_groups)
@@ -247,6 +250,18 @@ def test_departed_users_follow_policy(
             assert groups_of(users["gone"]) == expected_groups
         # the departed user's direct grant goes in both cases, even though plain grants are not managed
         assert [(c.action, c.grant.assignee_id) for c in plan.grant_changes] == [("delete", "gone")]
+
+
+def test_a_user_stripped_earlier_is_no_change_and_trips_no_guard() -> None:
+    state = desired(groups=BASE_GROUPS, roles=BASE_ROLES, departed_users="strip", max_removals=0)
+    organization = live(
+        users=[live_user("admin", "adminGroup"), live_user("gone", auth_id="auth0|gone")],
+        groups=LIVE_GROUPS,
+    )
+    plan = compute_plan(state, idp(), organization)
+    assert plan.user_changes == ()
+    assert plan.writes == ()
+    assert check_max_removals(plan, state=state, live=organization).passed
 
 
 def test_blocked_user_loses_access_with_reason() -> None:
@@ -436,6 +451,20 @@ def test_grant_to_unknown_user_is_an_error() -> None:
     assert "user 'nobody' does not exist in GoodData" in str(caught.value)
 
 
+def test_grant_to_a_departing_user_is_an_error_saying_so() -> None:
+    state = desired(
+        groups=BASE_GROUPS, max_removals=5, workspaces={"demo": {"permissions": {"user:gone": ["VIEW"]}}}
+    )
+    organization = live(
+        users=[live_user("admin", "adminGroup"), live_user("gone", "viewers", auth_id="auth0|gone")],
+        groups=LIVE_GROUPS,
+        workspaces={"demo": None},
+    )
+    with pytest.raises(InputError) as caught:
+        compute_plan(state, idp(), organization)
+    assert "user 'gone' is removed by this plan" in str(caught.value)
+
+
 # Write ordering ---------------------------------------------------------------------------------------
 
 
@@ -461,6 +490,26 @@ def test_principals_written_before_grants_and_grants_revoked_before_deletion() -
     assert {u["id"] for u in interim["users"]} == {"admin", "gone"}  # not yet deleted
     assert "finance" in {g["id"] for g in interim["userGroups"]}  # created before the grant names it
     assert {u["id"] for u in final["users"]} == {"admin"}
+
+
+def test_grants_revoked_then_one_users_write_when_the_plan_creates_nothing_they_name() -> None:
+    state = desired(
+        groups=BASE_GROUPS,
+        roles=BASE_ROLES,
+        workspaces={"demo": {"permissions": {"viewers": ["VIEW"]}}},
+        max_removals=5,
+    )
+    organization = live(
+        users=[live_user("admin", "adminGroup"), live_user("gone", "viewers", auth_id="auth0|gone")],
+        groups=LIVE_GROUPS,
+        workspace_permissions={
+            "demo": {"permissions": wire({"user:gone": ["VIEW"]}), "hierarchyPermissions": []}
+        },
+        workspaces={"demo": None},
+    )
+    plan = compute_plan(state, idp(person("auth0|new", "User")), organization)
+    assert [w.kind for w in plan.writes] == ["workspace_permissions", "users_and_groups"]
+    assert {u["id"] for u in plan.writes[1].body["users"]} == {"admin", "new"}
 
 
 def test_single_users_write_when_deletions_have_no_grants() -> None:

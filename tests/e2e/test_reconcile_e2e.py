@@ -78,6 +78,29 @@ def test_departed_user_is_removed_or_stripped(harness: Harness) -> None:
     harness.sandbox.auth0.state.remove_user(ANALYST)
     apply(harness)
     assert harness.groups_of("0a57cb53ba59c46fc4b69252") == []  # account kept, access gone
+    again = harness.reconcile("plan", "--detailed-exitcode")  # a stripped user is no change next time
+    assert again.exit_code == 0, again.output
+    assert "No changes." in again.stdout and "removal" not in again.stdout
+
+
+def test_a_departure_with_a_direct_grant_is_one_users_write_after_the_grants(harness: Harness) -> None:
+    apply(harness)
+    demo = harness.sandbox.gooddata.state.workspace_permissions("demo")
+    demo["permissions"].append(
+        {"name": "VIEW", "assignee": {"id": "b6589fc6ab0dc82cf12099d1", "type": "user"}}
+    )
+    harness.sandbox.gooddata.state.put_workspace_permissions("demo", demo)
+    harness.sandbox.auth0.state.remove_user(CHLOE)
+    harness.sandbox.auth0.state.set_roles(EMMA, ["Analyst"])  # and an unrelated role change
+    harness.sandbox.gooddata.counters.reset()
+    apply(harness)
+    writes = {k: v for k, v in harness.sandbox.gooddata.counters.by_endpoint().items() if k.startswith("PUT")}
+    assert writes == {
+        "PUT /api/v1/layout/workspaces/{id}/permissions": 1,
+        "PUT /api/v1/layout/usersAndUserGroups": 1,
+    }
+    assert "b6589fc6ab0dc82cf12099d1" not in harness.users()
+    assert harness.groups_of("92cfceb39d57d914ed8b14d0") == ["analysts"]
 
 
 def test_role_change_and_two_roles(harness: Harness) -> None:
@@ -249,6 +272,17 @@ def test_failed_write_stops_apply_and_the_next_run_converges(harness: Harness) -
     harness.sandbox.gooddata.faults.reset()
     apply(harness)
     assert harness.reconcile("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_apply_fails_when_gooddata_does_not_match_afterwards(harness: Harness) -> None:
+    # the server acknowledges the last write but does not keep it
+    harness.sandbox.gooddata.faults.add_script("PUT", r"/dataSources/demo-ds/permissions$", "lost")
+    run = harness.reconcile("apply", "--yes")
+    assert run.exit_code == 1, run.output
+    assert "GoodData does not match the desired state after apply" in run.stderr
+    assert "Plan: 2 grants to add." in run.stderr  # the verifying plan is shown
+    assert len(harness.users()) == 53
+    assert harness.sandbox.gooddata.state.data_source_permissions("demo-ds")["permissions"] == []
 
 
 def test_usage_errors_exit_1_not_2(harness: Harness) -> None:
