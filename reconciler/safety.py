@@ -7,8 +7,10 @@
   ``policy.protected``.
 * ``lockout`` — after the plan at least one user holds organization ``MANAGE`` (directly or
   through a group and its parents), and the token's user keeps the ``MANAGE`` it has now.
-* ``idp_completeness`` — the IdP answer is complete (count equals its total) and not empty while
-  GoodData holds users that came from it.
+* ``idp_completeness`` — the IdP answer is complete (count equals its total), not empty while
+  GoodData holds users that came from it, and does not remove or strip more than
+  ``policy.max_removals`` of those users. ``--force`` never lifts it: a real mass departure is let
+  through by raising ``max_removals`` in the file, a change that is reviewed like any other.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def with_guards(
         check_max_removals(plan, state=state, live=live),
         check_protected(plan, protected=frozenset(protected)),
         check_lockout(plan, live=live),
-        check_idp_completeness(idp=idp, live=live),
+        check_idp_completeness(plan, state=state, idp=idp, live=live),
     )
     return dataclasses.replace(plan, guards=guards)
 
@@ -161,8 +163,11 @@ def managers(users_doc: Mapping[str, Any], organization: Iterable[Any]) -> froze
     return frozenset(holders & existing)
 
 
-def check_idp_completeness(*, idp: IdentitySnapshot, live: LiveOrganization) -> GuardResult:
-    """The IdP answer is whole, and not empty while GoodData has users from that IdP."""
+def check_idp_completeness(
+    plan: Plan, *, state: DesiredState, idp: IdentitySnapshot, live: LiveOrganization
+) -> GuardResult:
+    """The IdP answer is whole, not empty while GoodData has users from that IdP, and does not take
+    away more than ``max_removals`` of the users GoodData has from it (other users do not dilute it)."""
     if len(idp.users) != idp.reported_total:
         return GuardResult(
             "idp_completeness",
@@ -179,9 +184,22 @@ def check_idp_completeness(*, idp: IdentitySnapshot, live: LiveOrganization) -> 
             "an empty answer as everyone leaving",
             overridable=False,
         )
+    departed = sum(1 for c in plan.user_changes if c.auth_id and (c.action == "delete" or c.stripped))
+    threshold = state.policy.max_removals
+    limit = threshold.limit_for(linked)
+    if departed > limit:
+        return GuardResult(
+            "idp_completeness",
+            False,
+            f"the {idp.provider} answer would remove or strip {departed} of the {linked} GoodData users "
+            f"from it (limit {limit} at max_removals {threshold.text}); if they really left, raise "
+            "policy.max_removals in the desired state for this change",
+            overridable=False,
+        )
     return GuardResult(
         "idp_completeness",
         True,
-        f"{len(idp.users)} of {idp.reported_total} IdP users read",
+        f"{len(idp.users)} of {idp.reported_total} IdP users read; {departed} of {linked} GoodData users "
+        f"from it leave (limit {limit})",
         overridable=False,
     )

@@ -35,6 +35,11 @@ def verdict(plan: Plan, name: str) -> bool:
     return next(g for g in plan.guards if g.name == name).passed
 
 
+def locals_(count: int) -> list[dict]:  # type: ignore[type-arg]
+    """Live users that did not come from the IdP (no authId)."""
+    return [live_user(f"l{i}", "viewers") for i in range(count)]
+
+
 @pytest.mark.parametrize(
     ("live_count", "leaving", "threshold", "passes"),
     [
@@ -47,16 +52,47 @@ def verdict(plan: Plan, name: str) -> bool:
     ],
 )
 def test_max_removals(live_count: int, leaving: int, threshold: object, passes: bool) -> None:
-    users = team(live_count)
-    state = desired(groups=GROUPS, roles=ROLES, max_removals=threshold)
-    staying = [person(u["authId"], "User") for u in users[leaving:]]
+    users = locals_(live_count)
+    state = desired(
+        groups=GROUPS,
+        users={u["id"]: ["viewers"] for u in users[leaving:]} | {"admin": ["adminGroup"]},
+        unmanaged_users="remove",
+        max_removals=threshold,
+    )
     organization = live(users=[live_user("admin", "adminGroup"), *users], groups=LIVE_GROUPS)
-    plan = guarded(state, idp(*staying), organization)
+    plan = guarded(state, idp(), organization)
     assert verdict(plan, "max_removals") is passes
     assert plan.counts.users_deleted == leaving
     blocked = plan.failed_guards()
     assert (blocked == ()) is passes
     assert plan.failed_guards(force=True) == ()  # --force lifts the threshold
+
+
+@pytest.mark.parametrize(
+    ("linked", "local", "leaving", "threshold", "passes"),
+    [
+        (60, 0, 6, "10%", True),
+        (60, 0, 7, "10%", False),
+        (10, 500, 2, "10%", False),  # 500 local users do not dilute the IdP's share: 2 of 10 leave
+        (10, 500, 2, "20%", True),  # raising max_removals in the file lets a real departure through
+        (20, 0, 4, 3, False),
+    ],
+)
+def test_idp_departures_over_the_threshold_are_not_forced(
+    linked: int, local: int, leaving: int, threshold: object, passes: bool
+) -> None:
+    users = team(linked)
+    state = desired(groups=GROUPS, roles=ROLES, max_removals=threshold)
+    staying = [person(u["authId"], "User") for u in users[leaving:]]
+    organization = live(users=[live_user("admin", "adminGroup"), *users, *locals_(local)], groups=LIVE_GROUPS)
+    plan = guarded(state, idp(*staying), organization)
+    assert plan.counts.users_deleted == leaving
+    guard = next(g for g in plan.guards if g.name == "idp_completeness")
+    assert guard.passed is passes, guard.message
+    assert (guard in plan.failed_guards(force=True)) is not passes  # --force does not lift it
+    if not passes:
+        assert f"would remove or strip {leaving} of the {linked} GoodData users" in guard.message
+        assert "raise policy.max_removals" in guard.message
 
 
 def test_additions_never_trip_the_threshold() -> None:
@@ -80,8 +116,8 @@ def test_membership_losses_count_as_removals() -> None:
     assert not guard.passed and "10 group memberships lost" in guard.message
 
 
-def test_lockout_when_nobody_keeps_organization_manage() -> None:
-    state = desired(groups=GROUPS, roles=ROLES, organization={"analysts": ["VIEW"] and ["BASE_UI_ACCESS"]})
+def test_the_token_users_own_manage_grant_stays_so_there_is_no_lockout() -> None:
+    state = desired(groups=GROUPS, roles=ROLES, organization={"analysts": ["BASE_UI_ACCESS"]})
     organization = live(
         groups=LIVE_GROUPS,
         token_user="robot",
@@ -105,6 +141,27 @@ def test_lockout_trips_when_the_last_manager_group_loses_manage() -> None:
     guard = next(g for g in plan.guards if g.name == "lockout")
     assert not guard.passed and "locked out" in guard.message
     assert not guard.overridable and guard in plan.failed_guards(force=True)
+
+
+def test_lockout_trips_when_the_token_user_loses_manage_through_a_group_parent() -> None:
+    state = desired(
+        groups={**GROUPS, "ops": {"name": "Ops", "parents": []}}, roles=ROLES, protected=["admins"]
+    )
+    organization = live(
+        groups=[*LIVE_GROUPS, live_group("ops", "Ops", parents=["admins"]), live_group("admins")],
+        token_user="robot",
+        users=[live_user("admin", "adminGroup"), live_user("robot", "ops")],
+        organization={"adminGroup": ["MANAGE"], "admins": ["MANAGE"]},
+    )
+    plan = guarded(state, idp(), organization)
+    [change] = [c for c in plan.group_changes if c.group_id == "ops"]
+    assert change.parents_removed == ("admins",)
+    guard = next(g for g in plan.guards if g.name == "lockout")
+    assert not guard.passed
+    assert guard.message == (
+        "the API token's user 'robot' would lose organization MANAGE and could not run the next apply"
+    )
+    assert guard in plan.failed_guards(force=True)
 
 
 def test_managers_follow_group_parents() -> None:
@@ -139,5 +196,7 @@ def test_protected_guard_trips_on_a_plan_touching_a_protected_user() -> None:
 )
 def test_idp_completeness(snapshot: IdentitySnapshot, linked: int, passes: bool, fragment: str) -> None:
     organization = live(users=[live_user("admin", "adminGroup"), *team(linked)], groups=LIVE_GROUPS)
-    guard = check_idp_completeness(idp=snapshot, live=organization)
+    state = desired(groups=GROUPS, roles=ROLES, max_removals=5)
+    plan = compute_plan(state, snapshot, organization)
+    guard = check_idp_completeness(plan, state=state, idp=snapshot, live=organization)
     assert guard.passed is passes and fragment in guard.message and not guard.overridable

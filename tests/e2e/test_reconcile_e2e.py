@@ -193,23 +193,80 @@ def test_markdown_plan_masks_emails_and_escapes_subjects(harness: Harness) -> No
 
 def test_max_removals_guard_blocks_until_forced(harness: Harness) -> None:
     apply(harness)
-    for subject in [
-        CHLOE,
-        EMMA,
-        ANALYST,
-        "auth0|8effee409c625e1a2d8f5033",
-        "auth0|b1d5781111d84f7b3fe45a08",
-        "auth0|b3f0c7f6bb763af1be91d9e7",
-    ]:
-        harness.sandbox.auth0.state.remove_user(subject)
+    # the file revokes 2 of the 10 live grants it manages; 10% allows 1
+    text = harness.config.read_text(encoding="utf-8")
+    text = text.replace("        viewers: [VIEW]\n", "").replace(
+        "finance: [VIEW, EXPORT_PDF]", "finance: [VIEW]"
+    )
+    harness.config.write_text(text, encoding="utf-8")
     plan = harness.reconcile("plan")
-    assert "max_removals" in plan.stdout and "--force" in plan.stdout
+    assert "max_removals: too many removals: 2 grants revoked (limit 1 of 10" in plan.stdout
+    assert "--force" in plan.stdout
     writes = harness.sandbox.gooddata.counters.writes()
     refused = harness.reconcile("apply", "--yes")
-    assert refused.exit_code == 1 and "too many removals" in refused.stderr
+    assert refused.exit_code == 1 and "too many removals: 2 grants revoked" in refused.stderr
     assert harness.sandbox.gooddata.counters.writes() == writes
     apply(harness, "--force")
-    assert "b6589fc6ab0dc82cf12099d1" not in harness.users()
+    state = harness.sandbox.gooddata.state
+    assert ("VIEW", "viewers") not in {
+        (g["name"], g["assignee"]["id"]) for g in state.workspace_permissions("demo")["permissions"]
+    }
+    assert [g["name"] for g in state.workspace_permissions("demo_west")["permissions"]] == ["VIEW"]
+
+
+SIX_LEAVERS = [
+    CHLOE,
+    EMMA,
+    ANALYST,
+    "auth0|8effee409c625e1a2d8f5033",
+    "auth0|b1d5781111d84f7b3fe45a08",
+    "auth0|b3f0c7f6bb763af1be91d9e7",
+]
+
+
+def test_idp_departures_over_the_threshold_need_the_file_not_force(harness: Harness) -> None:
+    apply(harness)
+    for subject in SIX_LEAVERS:  # 6 of the 52 GoodData users from Auth0; 10% allows 5
+        harness.sandbox.auth0.state.remove_user(subject)
+    writes = harness.sandbox.gooddata.counters.writes()
+    for args in ((), ("--force",)):
+        refused = harness.reconcile("apply", "--yes", *args)
+        assert refused.exit_code == 1, refused.output
+        assert "idp_completeness: the auth0 answer would remove or strip 6 of the 52" in refused.stderr
+    assert harness.sandbox.gooddata.counters.writes() == writes
+    harness.edit(policy={"max_removals": "15%"})  # the reviewed way to let a real departure through
+    apply(harness)
+    assert "b6589fc6ab0dc82cf12099d1" not in harness.users() and len(harness.users()) == 47
+
+
+def test_force_never_lifts_the_lockout_guard(harness: Harness) -> None:
+    # GoodData as someone set it up: the token's user (admin) manages the organisation only through
+    # group ops, whose parent admins holds MANAGE; the file declares ops without that parent
+    state = harness.sandbox.gooddata.state
+    state.put_users_and_groups(
+        {
+            "users": [{"id": "admin", "userGroups": [{"id": "ops", "type": "userGroup"}]}],
+            "userGroups": [
+                {"id": "adminGroup"},
+                {"id": "admins", "name": "Admins"},
+                {"id": "ops", "name": "Ops", "parents": [{"id": "admins", "type": "userGroup"}]},
+            ],
+        }
+    )
+    state.put_organization_permissions(
+        [{"name": "MANAGE", "assignee": {"id": "admins", "type": "userGroup"}}]
+    )
+    harness.edit(
+        groups={"ops": {"name": "Ops"}, "admins": {"name": "Admins"}},
+        permissions={"organization": {"admins": ["MANAGE"], "adminGroup": ["MANAGE"]}},
+        users={"admin": {"groups": ["ops"]}},
+    )
+    before = state.snapshot()
+    for args in ((), ("--force",)):
+        refused = harness.reconcile("apply", "--yes", *args)
+        assert refused.exit_code == 1, refused.output
+        assert "lockout: the API token's user 'admin' would lose organization MANAGE" in refused.stderr
+    assert state.snapshot() == before
 
 
 def test_saved_plan_is_applied_only_while_nothing_changed(harness: Harness) -> None:
