@@ -44,11 +44,13 @@ def test_bad_file_is_refused_before_any_request(sandbox: Sandbox, path: Path, co
 
 @pytest.mark.parametrize("name", ["missing.yaml", "missing-folder/"])
 def test_missing_file_or_folder(sandbox: Sandbox, tmp_path: Path, name: str) -> None:
+    sandbox.gooddata.counters.reset()
+    sandbox.auth0.counters.reset()
     target = tmp_path / name
     result = CliRunner().invoke(main, ["apply", "--yes", "--config", str(target)], env=sandbox.env())
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert str(target).rstrip("/") in result.stderr
-    assert sandbox.gooddata.counters.writes() == 0
+    assert sandbox.gooddata.counters.count() == 0 and sandbox.auth0.counters.count() == 0
 
 
 def test_folder_without_access_yaml(sandbox: Sandbox, tmp_path: Path) -> None:
