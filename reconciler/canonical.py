@@ -14,6 +14,19 @@ def group_ids(refs: Iterable[Mapping[str, Any]] | None) -> list[str]:
     return sorted({ref["id"] for ref in refs or ()})
 
 
+def group_and_ancestors(group_id: str, parents: Mapping[str, Iterable[str]]) -> set[str]:
+    """``group_id`` and every group above it through ``parents`` (id -> parent ids); no recursion,
+    since parent chains can be long, and safe on cycles in live data."""
+    seen: set[str] = set()
+    stack = [group_id]
+    while stack:
+        current = stack.pop()
+        if current not in seen:
+            seen.add(current)
+            stack.extend(parents.get(current, ()))
+    return seen
+
+
 def group_refs(ids: Iterable[str]) -> list[JsonDict]:
     """Wire-format group references, sorted and without duplicates."""
     return [{"id": group_id, "type": "userGroup"} for group_id in sorted(set(ids))]

@@ -31,6 +31,7 @@ from deepdiff import DeepDiff
 
 from reconciler.canonical import (
     grants_of,
+    group_and_ancestors,
     group_ids,
     group_refs,
     identity_checksum,
@@ -167,7 +168,7 @@ def compute_plan(
     meta: dict[str, Any] = {
         "config_checksum": config_sum,
         "identity_checksum": idp_sum,
-        "privileged_groups": sorted(_privileged_groups(grant_docs, live)),
+        "privileged_groups": sorted(_privileged_groups(grant_docs, live, desired_groups)),
         "identity_users": len(idp.users),
         "live_users": len(live_users),
         **(metadata or {}),
@@ -783,8 +784,9 @@ def _grant_changes(
     return added + revoked
 
 
-def _privileged_groups(docs: GrantDocs, live: LiveOrganization) -> set[str]:
-    """Groups holding MANAGE anywhere after the plan, so renderers can flag users added to them."""
+def _privileged_groups(docs: GrantDocs, live: LiveOrganization, groups: Mapping[str, JsonDict]) -> set[str]:
+    """Groups holding MANAGE anywhere after the plan, directly or through a parent, so renderers
+    can flag users added to them."""
     grants: list[Grant] = []
     for doc in docs.workspaces.values():
         grants += grants_of(doc["permissions"]) | grants_of(doc["hierarchyPermissions"])
@@ -792,4 +794,6 @@ def _privileged_groups(docs: GrantDocs, live: LiveOrganization) -> set[str]:
         grants += grants_of(doc["permissions"])
     organization = docs.organization if docs.organization is not None else live.organization_permissions
     grants += grants_of(organization)
-    return {g.assignee_id for g in grants if g.name == "MANAGE" and g.assignee_type == "userGroup"}
+    holders = {g.assignee_id for g in grants if g.name == "MANAGE" and g.assignee_type == "userGroup"}
+    parents = {group_id: group_ids(group.get("parents")) for group_id, group in groups.items()}
+    return holders | {g for g in parents if group_and_ancestors(g, parents) & holders}

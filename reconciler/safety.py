@@ -19,6 +19,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from reconciler.canonical import group_and_ancestors
 from reconciler.model import DesiredState, Grant, IdentitySnapshot, LiveOrganization
 from reconciler.plan import GuardResult, Plan
 
@@ -142,23 +143,14 @@ def managers(users_doc: Mapping[str, Any], organization: Iterable[Any]) -> froze
         for group in users_doc.get("userGroups", [])
     }
 
-    def ancestors(group_id: str) -> set[str]:
-        seen: set[str] = set()
-        stack = [group_id]
-        while stack:
-            current = stack.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            stack.extend(parents.get(current, ()))
-        return seen
-
     holders = set()
     existing = set()
     for user in users_doc.get("users", []):
         existing.add(user["id"])
         groups = {ref["id"] for ref in user.get("userGroups") or ()}
-        if user["id"] in direct_users or any(ancestors(g) & manager_groups for g in groups):
+        if user["id"] in direct_users or any(
+            group_and_ancestors(g, parents) & manager_groups for g in groups
+        ):
             holders.add(user["id"])
     return frozenset(holders & existing)
 

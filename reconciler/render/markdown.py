@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler.model import Diagnostic
@@ -145,10 +145,22 @@ def _flagged_items(title: str, rows: Sequence[Row], fmt: _Formatter) -> list[str
     return items
 
 
+_INCREASE_ORDER: Mapping[str, int] = {
+    "organization_grants": 0,
+    "workspace_grants": 1,
+    "data_source_grants": 2,
+    "groups": 3,
+    "users": 4,
+}
+
+
 def _attention(plan: Plan, sections: Sequence[Section], fmt: _Formatter) -> list[str]:
     rows = [row for section in sections for row in section.rows]
     removals = [row for row in rows if row.removal]
-    increases = [row for row in rows if row.privilege_increase]
+    # the grants that create power first (organization, then MANAGE elsewhere), then who joins it
+    increases = sorted(
+        (row for row in rows if row.privilege_increase), key=lambda row: _INCREASE_ORDER[row.category]
+    )
     items = [_guard_item(guard, fmt) for guard in plan.guards if not guard.passed]
     items.extend(f"- ⚠️ {_warning_text(w, fmt)}" for w in plan.warnings[:ATTENTION_WARNINGS])
     if len(plan.warnings) > ATTENTION_WARNINGS:

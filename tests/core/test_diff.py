@@ -523,6 +523,15 @@ def test_single_users_write_when_deletions_have_no_grants() -> None:
     assert {(c.action, c.user_id) for c in plan.user_changes} == {("create", "new"), ("delete", "gone")}
 
 
+def test_groups_below_a_manage_group_are_privileged() -> None:
+    state = desired(
+        groups={**BASE_GROUPS, "ops": {"name": "Ops", "parents": ["admins"]}, "admins": {"name": "Admins"}},
+        organization={"admins": ["MANAGE"], "adminGroup": ["MANAGE"]},
+    )
+    plan = compute_plan(state, idp(), live(groups=LIVE_GROUPS))
+    assert plan.metadata["privileged_groups"] == ["adminGroup", "admins", "ops"]
+
+
 def test_checksums_are_stable_and_sensitive() -> None:
     state = desired(groups=BASE_GROUPS, roles=BASE_ROLES)
     organization = live(groups=LIVE_GROUPS)

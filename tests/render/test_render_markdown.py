@@ -56,6 +56,17 @@ def test_attention_lists_only_the_first_few() -> None:
     assert "  - …and 3 more" in block
 
 
+def test_privilege_increases_list_the_new_grants_before_who_joins() -> None:
+    users = tuple(UserChange("create", f"user{i:02d}", "new", groups_added=("admins",)) for i in range(8))
+    grants = (grant("organization", "", "create", "MANAGE", "admins"),)
+    plan = make_plan(users=users, grants=grants, metadata={"privileged_groups": ["admins"]})
+    block = render_markdown(plan).split("<details>")[0]
+    items = block[block.index("- **9 privilege increases**") :].splitlines()
+    assert items[1] == "  - ➕ MANAGE -> group admins on organization — **privilege increase**"
+    assert items[2].startswith("  - ➕ user user00")
+    assert items[6] == "  - …and 4 more"
+
+
 def test_one_collapsible_section_per_category_with_counts() -> None:
     text = render_markdown(full_plan())
     summaries = re.findall(r"<details><summary>(.*?)</summary>", text)
