@@ -248,9 +248,14 @@ def _desired_users(merge: _Merge) -> dict[str, _DesiredUser]:
             )
             continue
         if user_id in by_id_subject:
+            other = by_id_subject[user_id]
+            stripped = state.user_id_strategy == "strip-auth0-prefix" and "auth0|" in (
+                other[:6],
+                user.subject[:6],
+            )
+            hint = "use identity.user_id: sanitize or fix the IdP data" if stripped else "fix the IdP data"
             merge.error(
-                f"IdP users '{by_id_subject[user_id]}' and '{user.subject}' both map to GoodData user id "
-                f"'{user_id}'; use identity.user_id: sanitize or fix the IdP data",
+                f"IdP users '{other}' and '{user.subject}' both map to GoodData user id '{user_id}'; {hint}",
                 subject=user.subject,
             )
             continue

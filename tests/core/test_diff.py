@@ -107,64 +107,92 @@ def test_file_users_are_desired_and_keep_live_fields() -> None:
 # Rule 2: matching ------------------------------------------------------------------------------
 
 
-def test_live_user_matched_by_auth_id_keeps_its_id() -> None:
-    state = desired(groups=BASE_GROUPS, roles=BASE_ROLES)
-    organization = live(
-        users=[live_user("admin", "adminGroup"), live_user("jane.legacy", "analysts", auth_id="auth0|u1")],
-        groups=LIVE_GROUPS,
-    )
-    plan = compute_plan(state, idp(person("auth0|u1", "Analyst", email=None)), organization)
+MATCHING = [
+    pytest.param(
+        [live_user("jane.legacy", "viewers", auth_id="auth0|u1")],
+        [person("auth0|u1", "Analyst")],
+        {},
+        {("update", "jane.legacy")},
+        ("auth0|u1", "role change"),
+        id="matched by authId: keeps its live id, never recreated",
+    ),
+    pytest.param(
+        [live_user("u1", "analysts")],
+        [person("auth0|u1", "Analyst")],
+        {},
+        {("update", "u1")},
+        ("auth0|u1", "adopted"),
+        id="derived id and no authId: adopted",
+    ),
+    pytest.param(
+        [live_user("svc", "viewers", auth_id="auth0|svc-login")],
+        [],
+        {"svc": ["viewers"]},
+        set(),
+        ("auth0|svc-login", ""),
+        id="a file user keeps the authId it has live",
+    ),
+    pytest.param(
+        [live_user("u1", "analysts", auth_id="okta|u1")],
+        [person("auth0|u1", "Analyst")],
+        {},
+        "GoodData user 'u1' has authId 'okta|u1', but the IdP user 'auth0|u1' maps to the same id",
+        None,
+        id="derived id with another authId: a conflict",
+    ),
+    pytest.param(
+        [],
+        [person("samlp|a|b", "User"), person("samlp|a_b", "User")],
+        {},
+        "IdP users 'samlp|a_b' and 'samlp|a|b' both map to GoodData user id 'samlp_a_b'; fix the IdP data",
+        None,
+        id="two subjects that sanitise to one id: an error naming both",
+    ),
+    pytest.param(
+        [],
+        [person("auth0|google-oauth2_7", "User"), person("google-oauth2|7", "User")],
+        {},
+        "both map to GoodData user id 'google-oauth2_7'; use identity.user_id: sanitize",
+        None,
+        id="a stripped auth0 subject meeting a sanitised one: sanitize helps",
+    ),
+    pytest.param(
+        [live_user("a", auth_id="auth0|x"), live_user("b", auth_id="auth0|x")],
+        [],
+        {},
+        "live GoodData users 'a', 'b' share authId 'auth0|x'",
+        None,
+        id="two live users sharing an authId: an error",
+    ),
+]
+
+
+@pytest.mark.parametrize(("live_users", "idp_users", "file_users", "expected", "kept"), MATCHING)
+def test_matching_live_users(
+    live_users: list[dict[str, Any]],
+    idp_users: list[IdentityUser],
+    file_users: dict[str, list[str]],
+    expected: set[tuple[str, str]] | str,
+    kept: tuple[str, str] | None,
+) -> None:
+    """``expected``: the user changes, or a fragment of the error; ``kept``: the live user's authId
+    after the plan and the start of its change's reason ("" for no change)."""
+    state = desired(groups=BASE_GROUPS, roles=BASE_ROLES, users={"admin": ["adminGroup"], **file_users})
+    organization = live(users=[live_user("admin", "adminGroup"), *live_users], groups=LIVE_GROUPS)
+    if isinstance(expected, str):
+        with pytest.raises(InputError) as caught:
+            compute_plan(state, idp(*idp_users), organization)
+        assert expected in str(caught.value)
+        return
+    assert kept is not None
+    auth_id, reason = kept
+    plan = compute_plan(state, idp(*idp_users), organization)
+    assert {(c.action, c.user_id) for c in plan.user_changes} == expected
+    assert [c.reason for c in plan.user_changes if not c.reason.startswith(reason)] == []
     users = final_users(plan, organization.users_and_groups)
-    assert "jane.legacy" in users and "u1" not in users
-    assert not any(c.action in ("create", "delete") for c in plan.user_changes)
-
-
-def test_live_user_with_derived_id_and_no_auth_id_is_adopted() -> None:
-    state = desired(groups=BASE_GROUPS, roles=BASE_ROLES)
-    organization = live(
-        users=[live_user("admin", "adminGroup"), live_user("u1", "analysts")], groups=LIVE_GROUPS
-    )
-    plan = compute_plan(state, idp(person("auth0|u1", "Analyst")), organization)
-    [change] = plan.user_changes
-    assert change.action == "update" and change.user_id == "u1"
-    assert change.reason.startswith("adopted")
-    assert final_users(plan, organization.users_and_groups)["u1"]["authId"] == "auth0|u1"
-
-
-def test_live_user_with_derived_id_and_other_auth_id_is_a_conflict() -> None:
-    state = desired(groups=BASE_GROUPS, roles=BASE_ROLES)
-    organization = live(
-        users=[live_user("admin", "adminGroup"), live_user("u1", "analysts", auth_id="okta|u1")],
-        groups=LIVE_GROUPS,
-    )
-    with pytest.raises(InputError) as caught:
-        compute_plan(state, idp(person("auth0|u1", "Analyst")), organization)
-    assert "okta|u1" in str(caught.value) and "'u1'" in str(caught.value)
-
-
-def test_two_subjects_that_sanitise_to_one_id_are_an_error_naming_both() -> None:
-    state = desired(groups=BASE_GROUPS, roles=BASE_ROLES)
-    with pytest.raises(InputError) as caught:
-        compute_plan(
-            state, idp(person("samlp|a|b", "User"), person("samlp|a_b", "User")), live(groups=LIVE_GROUPS)
-        )
-    message = str(caught.value)
-    assert "samlp|a|b" in message and "samlp|a_b" in message and "samlp_a_b" in message
-
-
-def test_two_live_users_sharing_an_auth_id_are_an_error() -> None:
-    state = desired(groups=BASE_GROUPS, roles=BASE_ROLES)
-    organization = live(
-        users=[
-            live_user("admin", "adminGroup"),
-            live_user("a", auth_id="auth0|x"),
-            live_user("b", auth_id="auth0|x"),
-        ],
-        groups=LIVE_GROUPS,
-    )
-    with pytest.raises(InputError) as caught:
-        compute_plan(state, idp(person("auth0|x", "User")), organization)
-    assert "'a', 'b' share authId 'auth0|x'" in str(caught.value)
+    [live_one] = live_users
+    assert set(users) == {"admin", live_one["id"]}  # nobody created, deleted or recreated
+    assert users[live_one["id"]]["authId"] == auth_id
 
 
 def test_idp_names_over_255_characters_are_an_error() -> None:
