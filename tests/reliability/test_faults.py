@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import Counter
 from typing import Any
 
 from reconciler.desired_state.loader import load_desired_state
 from reconciler.engine import apply_plan, make_plan
-from reconciler.model import ReconcilerError
+from reconciler.model import ReconcilerError, RemovalThreshold
 from reconciler.sandbox import FaultConfig, Sandbox
 from reconciler.transport import RetryPolicy
 
@@ -34,7 +35,11 @@ def mutate(sandbox: Sandbox, rng: random.Random, away: list[tuple[dict[str, Any]
 
 
 def test_fifty_seeded_runs_with_twenty_percent_faults() -> None:
-    state = load_desired_state(EXAMPLE)
+    example = load_desired_state(EXAMPLE)
+    # People leave faster than they come back here, and a stopped run leaves its removals for the
+    # next one: a roomier threshold keeps the runs about faults rather than about the guard.
+    roomy = RemovalThreshold(percent=50.0, text="50%")
+    state = dataclasses.replace(example, policy=dataclasses.replace(example.policy, max_removals=roomy))
     outcomes: Counter[str] = Counter()
     rng = random.Random(2026)
     away: list[tuple[dict[str, Any], list[str]]] = []
@@ -52,17 +57,24 @@ def test_fifty_seeded_runs_with_twenty_percent_faults() -> None:
                 identity, gooddata = adapters(env, FAST)
                 _, writer = adapters(env, BRITTLE if seed % 4 == 0 else FAST)
                 context = make_plan(state, identity=identity, gooddata=gooddata)
-                report = apply_plan(context.plan, gooddata=writer, backup_dir=None)
-                outcomes["converged" if report.error is None else "stopped during apply"] += 1
-                if report.error is not None:
-                    assert report.not_applied and report.not_applied[0] not in report.applied
+                if context.plan.failed_guards():  # as apply does: the guards come before any write
+                    outcome = "refused by the guards"
+                else:
+                    report = apply_plan(context.plan, gooddata=writer, backup_dir=None)
+                    outcome = "converged" if report.error is None else "stopped during apply"
+                    if report.error is not None:
+                        assert report.not_applied and report.not_applied[0] not in report.applied
             except ReconcilerError:
-                outcomes["stopped before writing"] += 1
+                outcome = "stopped before writing"
             finally:
                 sandbox.gooddata.faults.reset()
                 sandbox.auth0.faults.reset()
+            outcomes[outcome] += 1
             lost = kept - live_facts(sandbox)
             assert not lost, f"run {seed} lost {sorted(lost)[:5]}"
+            if outcome == "converged":  # a run that says it converged did: a fresh plan is empty
+                identity, gooddata = adapters(env, FAST)
+                assert make_plan(state, identity=identity, gooddata=gooddata).plan.is_empty, seed
         injected = sandbox.gooddata.counters.faults_injected() + sandbox.auth0.counters.faults_injected()
         print(f"outcomes {dict(outcomes)}, faults injected {injected}")
         assert injected > 100
