@@ -35,7 +35,7 @@ from reconciler.engine import (
     restore_plan,
 )
 from reconciler.identity import IdentityProvider
-from reconciler.model import DesiredState, Diagnostic, InputError, ReconcilerError
+from reconciler.model import SECRET_VARIABLES, DesiredState, Diagnostic, InputError, ReconcilerError
 from reconciler.plan import Plan
 from reconciler.render.json import render_json
 from reconciler.render.markdown import render_markdown
@@ -43,7 +43,6 @@ from reconciler.render.text import render_text
 from reconciler.safety import check_lockout
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
-SECRET_VARIABLES = ("AUTH0_CLIENT_SECRET", "AUTH0_SECRET", "GOODDATA_TOKEN")
 DEFAULT_BACKUP_DIR = ".reconciler-backups"
 
 log = logging.getLogger("reconciler")
@@ -371,14 +370,16 @@ def apply(
         fresh = context.plan
         if saved is not None:
             check_saved_plan(saved, fresh)
+        if fresh.is_empty:  # nothing would be written, whatever checksum was reviewed
+            click.echo(render_text(fresh, color=_use_color()), nl=False)
+            _say("Nothing to apply: GoodData already matches the desired state.")
+            return
         if checksum is not None and not fresh.checksum.startswith(checksum):
             _fail(
                 f"the fresh plan's checksum is {fresh.checksum[:12]}, not {checksum[:12]}: the desired "
                 "state, the identity provider or GoodData changed since that plan was made; plan again"
             )
         click.echo(render_text(fresh, color=_use_color()), nl=False)
-        if fresh.is_empty:
-            return
         blocked = fresh.failed_guards(force=force)
         if blocked:
             for guard in blocked:

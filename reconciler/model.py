@@ -51,6 +51,9 @@ DATA_SOURCE_PERMISSIONS: frozenset[str] = frozenset({"MANAGE", "USE"})
 BOOTSTRAP_ADMIN_USER = "admin"
 BOOTSTRAP_ADMIN_GROUP = "adminGroup"
 
+#: Environment variables holding credentials: redacted from output, refused as ``${VAR}`` in the file.
+SECRET_VARIABLES = ("AUTH0_CLIENT_SECRET", "AUTH0_SECRET", "GOODDATA_TOKEN")
+
 AssigneeType = Literal["user", "userGroup"]
 DepartedPolicy = Literal["remove", "strip", "keep"]
 UnmanagedPolicy = Literal["keep", "remove"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from reconciler.model import Diagnostic, Location
+from reconciler.model import SECRET_VARIABLES, Diagnostic, Location
 
 #: Files larger than this are refused before parsing.
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -337,6 +337,14 @@ class _Converter:
                 self.source_map.unresolved.add(path)
                 return whole
             used.append(name)
+            if name in SECRET_VARIABLES:
+                self._add_error(
+                    f"${{{name}}} is a credential: its value would be shown in plans and written to "
+                    "GoodData; remove the reference",
+                    node,
+                )
+                self.source_map.unresolved.add(path)
+                return ""
             if name not in self.environ:
                 self._add_error(
                     f"environment variable {name} is not set (used as ${{{name}}}); set it before running, "

@@ -276,6 +276,27 @@ def test_environment_substitution(
     assert state.groups["g"].name == expected
 
 
+@pytest.mark.parametrize("name", ["GOODDATA_TOKEN", "AUTH0_CLIENT_SECRET", "AUTH0_SECRET"])
+def test_credentials_cannot_be_substituted(tmp_path: Path, name: str) -> None:
+    errors = errors_of(
+        tmp_path, f"version: 1\ngroups:\n  g:\n    name: ${{{name}}}\n", {name: "s3cr3t-value"}
+    )
+    assert errors == [
+        f"{tmp_path / 'access.yaml'}:4:11: error: ${{{name}}} is a credential: its value would be shown "
+        "in plans and written to GoodData; remove the reference"
+    ]
+
+
+def test_built_in_principals_are_known_without_protected(tmp_path: Path) -> None:
+    state = load_text(
+        tmp_path,
+        "version: 1\nrole_mappings: {Admin: [adminGroup]}\nusers: {admin: {groups: [adminGroup]}}\n"
+        "policy: {protected: []}\n",
+    )
+    assert state.role_mappings["Admin"].groups == ("adminGroup",)
+    assert state.policy.protected == ()
+
+
 def test_environment_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("RECONCILER_TEST_GROUP", "From env")
     path = write(
