@@ -34,6 +34,7 @@ from reconciler.engine import (
     make_plan,
     restore_plan,
 )
+from reconciler.environment import required_values
 from reconciler.identity import IdentityProvider
 from reconciler.model import SECRET_VARIABLES, DesiredState, Diagnostic, InputError, ReconcilerError
 from reconciler.plan import Plan
@@ -237,6 +238,7 @@ def _adapters(runtime: Runtime, state: DesiredState) -> tuple[IdentityProvider, 
 
     if state.provider != "auth0":
         raise ReconcilerError(f"{state.source}: identity provider '{state.provider}' is not supported yet")
+    required_values(runtime.environ, Auth0Settings.VARIABLES + GoodDataSettings.VARIABLES)  # all at once
     identity = Auth0Provider(Auth0Settings.from_env(runtime.environ))
     gooddata = GoodDataClient(GoodDataSettings.from_env(runtime.environ))
     if runtime.debug:  # the generated GoodData client quietens urllib3 to WARNING when it is created

@@ -20,8 +20,7 @@ import ssl
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any, ClassVar, TypeVar
 
 import urllib3
 from gooddata_api_client.api.user_authorization_api import UserAuthorizationApi
@@ -34,13 +33,13 @@ from gooddata_api_client.model_utils import validate_and_convert_types
 from gooddata_sdk import GoodDataSdk
 from gooddata_sdk.client import GoodDataApiClient, GoodDataApiClientRetryConfig
 
+from reconciler.environment import Variable, checked_url, required_values
 from reconciler.model import (
     Document,
     DocumentKind,
     GoodDataError,
     JsonDict,
     LiveOrganization,
-    ReconcilerError,
 )
 from reconciler.transport import RetryPolicy
 
@@ -73,6 +72,8 @@ class GoodDataSettings:
     that a TLS failure can say so.
     """
 
+    VARIABLES: ClassVar[tuple[Variable, ...]] = (("GOODDATA_HOST",), ("GOODDATA_TOKEN",))
+
     host: str
     token: str = field(repr=False)
     https_assumed: bool = False
@@ -83,19 +84,8 @@ class GoodDataSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> GoodDataSettings:
         """Read ``GOODDATA_HOST`` and ``GOODDATA_TOKEN``."""
-        values: dict[str, str] = {}
-        for name in ("GOODDATA_HOST", "GOODDATA_TOKEN"):
-            value = environ.get(name, "").strip()
-            if not value:
-                raise ReconcilerError(f"environment variable {name} is not set")
-            values[name] = value
-        host = values["GOODDATA_HOST"].rstrip("/")
-        https_assumed = "://" not in host
-        if https_assumed:
-            host = f"https://{host}"
-        parts = urlsplit(host)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ReconcilerError("GOODDATA_HOST must be a host name or an http(s):// URL")
+        values = required_values(environ, cls.VARIABLES)
+        host, https_assumed = checked_url("GOODDATA_HOST", values["GOODDATA_HOST"], what="a host name")
         return cls(host=host, token=values["GOODDATA_TOKEN"], https_assumed=https_assumed)
 
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -34,7 +34,8 @@ from auth0.management.core.api_error import ApiError
 from auth0.management.core.parse_error import ParsingError
 from auth0.management.types import CreateExportUsersFields
 
-from reconciler.model import IdentityFetchError, IdentitySnapshot, IdentityUser, ReconcilerError
+from reconciler.environment import Variable, checked_url, required_values
+from reconciler.model import IdentityFetchError, IdentitySnapshot, IdentityUser
 from reconciler.transport import RetryPolicy
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,12 @@ class Auth0Settings:
     ``https_assumed`` is true when ``AUTH0_DOMAIN`` had no scheme and https was chosen for it, so that
     a TLS failure can say so.
     """
+
+    VARIABLES: ClassVar[tuple[Variable, ...]] = (
+        ("AUTH0_DOMAIN",),
+        ("AUTH0_CLIENT_ID",),
+        ("AUTH0_CLIENT_SECRET", "AUTH0_SECRET"),
+    )
 
     base_url: str  # scheme://host[:port], no trailing slash
     client_id: str
@@ -92,25 +99,11 @@ class Auth0Settings:
 
         ``AUTH0_DOMAIN`` is a bare domain (``acme.eu.auth0.com``, reached over https) or a URL.
         """
-
-        def required(*names: str) -> str:
-            for name in names:
-                value = environ.get(name, "").strip()
-                if value:
-                    return value
-            raise ReconcilerError(f"environment variable {' or '.join(names)} is not set")
-
-        domain = required("AUTH0_DOMAIN")
-        client_id = required("AUTH0_CLIENT_ID")
-        client_secret = required("AUTH0_CLIENT_SECRET", "AUTH0_SECRET")
-        https_assumed = "://" not in domain
-        if https_assumed:
-            base_url = f"https://{domain.strip('/')}"
-        else:
-            parts = urlsplit(domain)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ReconcilerError("AUTH0_DOMAIN must be a domain name or an http(s):// URL")
-            base_url = f"{parts.scheme}://{parts.netloc}"
+        values = required_values(environ, cls.VARIABLES)
+        url, https_assumed = checked_url("AUTH0_DOMAIN", values["AUTH0_DOMAIN"], what="a domain name")
+        parts = urlsplit(url)
+        base_url = f"{parts.scheme}://{parts.netloc}"
+        client_id, client_secret = values["AUTH0_CLIENT_ID"], values["AUTH0_CLIENT_SECRET"]
         audience = environ.get("AUTH0_AUDIENCE", "").strip() or f"{base_url}/api/v2/"
         return cls(
             base_url=base_url,

@@ -8,6 +8,8 @@ import sys
 CORE = [
     "reconciler.model",
     "reconciler.canonical",
+    "reconciler.environment",
+    "reconciler.transport",
     "reconciler.diff",
     "reconciler.writes",
     "reconciler.plan",

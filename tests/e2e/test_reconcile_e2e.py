@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+from click.testing import CliRunner
+
+from reconciler.cli import main
+
 from .conftest import Harness
 
 CHLOE = "auth0|b6589fc6ab0dc82cf12099d1"  # role User
@@ -403,3 +407,20 @@ def test_restore_previews_backs_up_and_refuses_a_lockout(harness: Harness) -> No
     refused = harness.run("restore", str(locked), "--yes")
     assert refused.exit_code == 1 and "restore refused" in refused.stderr and "locked out" in refused.stderr
     assert harness.sandbox.gooddata.counters.writes() == writes
+
+
+def test_every_missing_variable_is_named_before_any_request(harness: Harness) -> None:
+    unset = {name: None for name in harness.sandbox.env()}
+    result = CliRunner().invoke(main, ["plan", "--config", str(harness.config)], env=unset)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: environment variables AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET or AUTH0_SECRET, "
+        "GOODDATA_HOST, GOODDATA_TOKEN are not set\n"
+    )
+
+
+def test_a_password_in_gooddata_host_is_refused_and_not_shown(harness: Harness) -> None:
+    host = {"GOODDATA_HOST": "http://user:hunter2pass@127.0.0.1:1"}
+    run = harness.run("plan", "--config", str(harness.config), env=host)
+    assert run.exit_code == 1
+    assert "GOODDATA_HOST holds a user name or password" in run.stderr and "hunter2" not in run.output
