@@ -121,7 +121,9 @@ def _count_table(plan: Plan) -> list[str]:
         f"| Users | {counts.users_created} | {counts.users_updated}{stripped} | {counts.users_deleted} |",
         f"| Groups | {counts.groups_created} | {counts.groups_updated} | {counts.groups_deleted} |",
         f"| Grants | {counts.grants_added} | – | {counts.grants_revoked} |",
-        f"| **Total** | | | **{counts.total}** |",
+        f"| **Total: {counts.total}** | {counts.users_created + counts.groups_created + counts.grants_added} "
+        f"| {counts.users_updated + counts.groups_updated} "
+        f"| {counts.users_deleted + counts.groups_deleted + counts.grants_revoked} |",
     ]
 
 

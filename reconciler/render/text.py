@@ -104,7 +104,22 @@ def render_text(plan: Plan, *, color: bool = False, show_emails: bool = True) ->
     attention = attention_line(*count_flags(plan))
     if attention:
         lines.append(style(attention, fg="yellow", bold=True))
+    if failed:  # said again last, where a reader's eye lands
+        lines.append(style(blocked_line(plan), fg="red", bold=True))
     return "\n".join(lines) + "\n"
+
+
+def blocked_line(plan: Plan) -> str:
+    """``Blocked: apply refuses this plan (...)``, naming what would lift each failed guard."""
+    failed = [guard for guard in plan.guards if not guard.passed]
+    lifted = [guard.name for guard in failed if guard.overridable]
+    kept = [guard.name for guard in failed if not guard.overridable]
+    parts = []
+    if lifted:
+        parts.append(f"{', '.join(lifted)}: apply --force lifts it")
+    if kept:
+        parts.append(f"{', '.join(kept)}: change the desired state or GoodData, no flag lifts it")
+    return f"Blocked: apply refuses this plan ({'; '.join(parts)})."
 
 
 def mask_text(text: str, show_emails: bool) -> str:

@@ -27,7 +27,7 @@ def test_heading_table_and_summary_first() -> None:
     assert "| Users | 1 | 2 (1 stripped) | 1 |" in text
     assert "| Groups | 1 | 1 | 1 |" in text
     assert "| Grants | 4 | – | 2 |" in text
-    assert "| **Total** | | | **13** |" in text
+    assert "| **Total: 13** | 6 | 3 | 4 |" in text
     assert "**Plan: 1 user to create, 2 to update (1 stripped), 1 to remove;" in text
 
 

@@ -41,12 +41,13 @@ def test_every_change_kind_on_its_own_line() -> None:
 
 def test_summary_and_attention_lines_come_last() -> None:
     lines = render_text(full_plan()).splitlines()
-    assert lines[-2] == (
+    assert lines[-3] == (
         "Plan: 1 user to create, 2 to update (1 stripped), 1 to remove; "
         "1 group to create, 1 to update, 1 to remove; 4 grants to add, 2 to revoke."
     )
-    assert lines[-1] == "Needs attention: 6 removals, 3 privilege increases."
-    assert lines[-3].startswith("Documents to write, in order: users and groups, organization permissions")
+    assert lines[-2] == "Needs attention: 6 removals, 3 privilege increases."
+    assert lines[-1] == "Blocked: apply refuses this plan (max_removals: apply --force lifts it)."
+    assert lines[-4].startswith("Documents to write, in order: users and groups, organization permissions")
 
 
 def test_guards_and_warnings_come_before_changes() -> None:
@@ -63,11 +64,16 @@ def test_guards_and_warnings_come_before_changes() -> None:
 
 
 def test_non_overridable_guard_has_no_force_hint() -> None:
-    plan = make_plan(guards=(GuardResult("lockout", False, "the token user would lose MANAGE", False),))
+    plan = make_plan(
+        users=(UserChange("delete", "robot", "departed"),),
+        guards=(GuardResult("lockout", False, "the token user would lose MANAGE", False),),
+    )
     text = render_text(plan)
     assert "Blocked by safety guards:\n  lockout: the token user would lose MANAGE\n" in text
-    assert "blocked:" not in text.lower().replace("blocked by safety guards:", "")
     assert "--force" not in text
+    assert text.endswith(
+        "Blocked: apply refuses this plan (lockout: change the desired state or GoodData, no flag lifts it).\n"
+    )
 
 
 def test_empty_plan() -> None:
