@@ -72,7 +72,8 @@ def test_non_overridable_guard_has_no_force_hint() -> None:
     assert "Blocked by safety guards:\n  lockout: the token user would lose MANAGE\n" in text
     assert "--force" not in text
     assert text.endswith(
-        "Blocked: apply refuses this plan (lockout: change the desired state or GoodData, no flag lifts it).\n"
+        "Blocked: apply refuses this plan "
+        "(lockout: change the desired state or GoodData, no flag lifts it).\n"
     )
 
 
