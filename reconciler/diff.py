@@ -143,6 +143,7 @@ def compute_plan(
     live_users: dict[str, JsonDict] = {u["id"]: u for u in live_doc.get("users", [])}
     live_groups: dict[str, JsonDict] = {g["id"]: g for g in live_doc.get("userGroups", [])}
     _check_live_auth_ids(merge, live_users)
+    _check_protected_exist(merge, live_users, live_groups)
 
     matched = _match_users(merge, wanted, live_users, protected)
     if merge.errors:
@@ -334,6 +335,24 @@ def _idp_user_is_valid(merge: _Merge, user: IdentityUser) -> bool:
     return valid
 
 
+def _check_protected_exist(
+    merge: _Merge, live_users: Mapping[str, JsonDict], live_groups: Mapping[str, JsonDict]
+) -> None:
+    """An id under policy.protected that GoodData does not have is probably a typo."""
+    for principal in merge.state.policy.protected:
+        if (
+            principal not in live_users
+            and principal not in live_groups
+            and principal not in merge.state.groups
+        ):
+            close = difflib.get_close_matches(principal, [*live_users, *live_groups], n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            merge.warn(
+                f"protected '{principal}' is neither a user nor a group in GoodData{hint}",
+                path="policy.protected",
+            )
+
+
 def _check_live_auth_ids(merge: _Merge, live_users: Mapping[str, JsonDict]) -> None:
     """Two live users with one authId: only one of them can log in; the operator must decide."""
     holders: dict[str, list[str]] = defaultdict(list)
@@ -518,9 +537,12 @@ def _plan_users(
     deleted: list[str] = []
     stripped: list[str] = []
     gone_groups = frozenset(deleted_groups)
+    kept_departed: list[str] = []
     for user_id, live_user in live_users.items():
         wanted_user = matched.get(user_id)
         if user_id in protected:
+            if wanted_user is None and live_user.get("authId") and live_user.get("userGroups"):
+                kept_departed.append(user_id)
             desired[user_id] = _without_groups(copy.deepcopy(live_user), gone_groups)
             if wanted_user is not None and wanted_user.source == "file":
                 live_ids = set(group_ids(live_user.get("userGroups")))
@@ -549,6 +571,8 @@ def _plan_users(
             policy_text = f"unmanaged_users: {state.policy.unmanaged_users}"
         if policy == "keep":
             desired[user_id] = _without_groups(copy.deepcopy(live_user), gone_groups)
+            if auth_id and live_user.get("userGroups"):
+                kept_departed.append(user_id)
         elif policy == "remove":
             deleted.append(user_id)
             changes.append(
@@ -602,6 +626,13 @@ def _plan_users(
                 wanted_user.email,
                 groups_added=tuple(sorted(wanted_user.groups)),
             )
+        )
+    if kept_departed:
+        shown = ", ".join(sorted(kept_departed)[:5]) + (" …" if len(kept_departed) > 5 else "")
+        merge.warn(
+            f"{len(kept_departed)} users that left {merge.idp.provider} or lost every mapped role keep their "
+            f"groups (departed_users: keep, or protected): {shown}",
+            path="policy",
         )
     return changes, desired, deleted, stripped
 

@@ -280,6 +280,33 @@ def test_departed_users_follow_policy(
         assert [(c.action, c.grant.assignee_id) for c in plan.grant_changes] == [("delete", "gone")]
 
 
+def test_departed_users_that_are_kept_are_named_in_a_warning() -> None:
+    state = desired(groups=BASE_GROUPS, roles=BASE_ROLES, departed_users="keep")
+    organization = live(
+        users=[
+            live_user("admin", "adminGroup"),
+            *[live_user(f"gone{i}", "viewers", auth_id=f"auth0|gone{i}") for i in range(7)],
+            live_user("stripped", auth_id="auth0|stripped"),  # no groups left: nothing to warn about
+        ],
+        groups=LIVE_GROUPS,
+    )
+    plan = compute_plan(state, idp(), organization)
+    assert plan.user_changes == ()
+    assert [w.message for w in plan.warnings] == [
+        "7 users that left auth0 or lost every mapped role keep their groups (departed_users: keep, "
+        "or protected): gone0, gone1, gone2, gone3, gone4 …"
+    ]
+
+
+def test_a_protected_id_gooddata_lacks_is_a_warning() -> None:
+    state = desired(groups=BASE_GROUPS, roles=BASE_ROLES, protected=["admin", "robto"])
+    organization = live(users=[live_user("admin", "adminGroup"), live_user("robot")], groups=LIVE_GROUPS)
+    plan = compute_plan(state, idp(), organization)
+    assert [w.message for w in plan.warnings] == [
+        "protected 'robto' is neither a user nor a group in GoodData; did you mean 'robot'?"
+    ]
+
+
 def test_a_user_stripped_earlier_is_no_change_and_trips_no_guard() -> None:
     state = desired(groups=BASE_GROUPS, roles=BASE_ROLES, departed_users="strip", max_removals=0)
     organization = live(
