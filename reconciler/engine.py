@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from reconciler.canonical import canonical_users_and_groups
 from reconciler.diff import compute_plan, protected_principals
 from reconciler.identity import IdentityProvider
 from reconciler.model import (
@@ -223,10 +224,18 @@ def load_backup(folder: Path) -> list[Document]:
     for path in files:
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
-            key = (record["kind"], record["target"])
-            document = Document(record["kind"], record["target"], record["body"])
-        except (ValueError, KeyError, TypeError) as error:
-            raise ReconcilerError(f"{path}: not a backup document ({error})") from None
+        except (OSError, ValueError) as error:
+            raise ReconcilerError(f"{path}: not a backup document (not readable JSON: {error})") from None
+        missing = [
+            key for key in ("kind", "target", "body") if not isinstance(record, dict) or key not in record
+        ]
+        if missing:
+            raise ReconcilerError(
+                f"{path}: not a backup document (no {', '.join(missing)}); "
+                "pass a folder that `reconcile apply` wrote under --backup-dir"
+            )
+        key = (record["kind"], record["target"])
+        document = Document(record["kind"], record["target"], record["body"])
         if document.kind not in _RESTORE_ORDER:
             raise ReconcilerError(f"{path}: unknown document kind '{document.kind}'")
         first.setdefault(key, document)
@@ -242,17 +251,37 @@ _RESTORE_ORDER = {
 
 
 def describe_replacement(document: Document, current: Any) -> str:
-    """What putting ``document`` back would change, in counts (for the restore preview)."""
+    """What putting ``document`` back would change (for the restore preview): counts, and the first
+    few ids of what comes back, goes away or changes."""
     if document.kind == "users_and_groups":
         parts = []
+        current_doc = canonical_users_and_groups(current or {"users": [], "userGroups": []})
+        restored_doc = canonical_users_and_groups(document.body)
         for key, noun in (("users", "users"), ("userGroups", "groups")):
-            before = {item["id"] for item in (current or {}).get(key, [])}
-            after = {item["id"] for item in document.body.get(key, [])}
-            parts.append(f"+{len(after - before)} -{len(before - after)} {noun}")
+            before = {item["id"]: item for item in current_doc[key]}
+            after = {item["id"]: item for item in restored_doc[key]}
+            back, removed = after.keys() - before.keys(), before.keys() - after.keys()
+            changed = [i for i in before.keys() & after.keys() if before[i] != after[i]]
+            text = f"+{len(back)} -{len(removed)} ~{len(changed)} {noun}"
+            named = (_named("back", back), _named("removed", removed), _named("changed", changed))
+            details = "; ".join(n for n in named if n)
+            parts.append(f"{text} ({details})" if details else text)
         return ", ".join(parts)
     before_grants = _grant_keys(current)
     after_grants = _grant_keys(document.body)
-    return f"+{len(after_grants - before_grants)} -{len(before_grants - after_grants)} grants"
+    granted = [f"{name} -> {assignee}" for name, _, assignee, _ in after_grants - before_grants]
+    revoked = [f"{name} -> {assignee}" for name, _, assignee, _ in before_grants - after_grants]
+    text = f"+{len(granted)} -{len(revoked)} grants"
+    details = "; ".join(n for n in (_named("back", granted), _named("revoked", revoked)) if n)
+    return f"{text} ({details})" if details else text
+
+
+def _named(label: str, ids: Iterable[str], limit: int = 5) -> str:
+    ordered = sorted(ids)
+    if not ordered:
+        return ""
+    more = f" and {len(ordered) - limit} more" if len(ordered) > limit else ""
+    return f"{label}: {', '.join(ordered[:limit])}{more}"
 
 
 def _grant_keys(body: Any) -> set[tuple[str, str, str, bool]]:

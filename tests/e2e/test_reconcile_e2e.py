@@ -394,8 +394,24 @@ def test_restore_previews_backs_up_and_refuses_a_lockout(harness: Harness) -> No
     [folder] = list(backups.iterdir())
     restored = harness.run("restore", str(folder), "--yes", "--backup-dir", str(harness.folder / "undo"))
     assert restored.exit_code == 0, restored.output
-    assert "users and groups: +0 -52 users, +0 -3 groups" in restored.stderr
-    assert "workspace demo permissions: +0 -5 grants" in restored.stderr
+    assert (
+        "users and groups: +0 -52 ~0 users (removed: 0a57cb53ba59c46fc4b69252, 12c6fc06c99a462375eeb3f4, "
+        "1b6453892473a467d07372d4, 22d200f8670dbdb3e253a90e, 77de68daecd823babbb58edb and 47 more), "
+        "+0 -3 ~0 groups (removed: analysts, finance, viewers)"
+    ) in restored.stderr
+    assert (
+        "workspace demo permissions: +0 -5 grants (revoked: ANALYZE -> analysts, EXPORT -> analysts, "
+        "MANAGE -> admin, MANAGE -> adminGroup, VIEW -> viewers)"
+    ) in restored.stderr
+    stray = harness.folder / "stray"
+    stray.mkdir()
+    (stray / "settings.json").write_text('{"theme": "dark"}')
+    not_a_backup = harness.run("restore", str(stray), "--yes")
+    assert not_a_backup.exit_code == 1
+    assert not_a_backup.stderr == (
+        f"error: {stray / 'settings.json'}: not a backup document (no kind, target, body); "
+        "pass a folder that `reconcile apply` wrote under --backup-dir\n"
+    )
     [undo] = list((harness.folder / "undo").iterdir())  # the restore itself can be undone
     assert len(list(undo.glob("*.json"))) == 4
     locked = harness.folder / "locked"
