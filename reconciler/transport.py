@@ -7,6 +7,7 @@ attempt; this module decides *how long* to wait and builds the ``tenacity`` loop
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -16,6 +17,8 @@ from typing import Any
 import tenacity
 
 HeaderLookup = Callable[[BaseException], Mapping[str, Any] | None]
+
+log = logging.getLogger("reconciler.transport")
 
 
 def _no_headers(_error: BaseException) -> Mapping[str, Any] | None:
@@ -103,15 +106,36 @@ class RetryPolicy:
         should_retry: Callable[[BaseException], bool],
         headers_of: HeaderLookup = _no_headers,
         *,
+        label: str = "request",
         sleep: Callable[[float], None] = time.sleep,
     ) -> tenacity.Retrying:
-        """A ``tenacity.Retrying`` loop: at most ``attempts`` tries, the last error re-raised."""
+        """A ``tenacity.Retrying`` loop: at most ``attempts`` tries, the last error re-raised.
+
+        Each retry is logged (at INFO, so ``--debug`` shows it) with ``label``, the attempt, the kind
+        of failure and the wait; never the error's text, which may quote a request.
+        """
+
+        def log_retry(state: tenacity.RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome is not None else None
+            status = getattr(error, "status", None) or getattr(error, "status_code", None)
+            what = f"{type(error).__name__}{f' {status}' if isinstance(status, int) else ''}"
+            wait = state.next_action.sleep if state.next_action is not None else 0.0
+            log.info(
+                "%s: attempt %d of %d failed (%s); retrying in %.2f s",
+                label,
+                state.attempt_number,
+                self.attempts,
+                what,
+                wait,
+            )
+
         return tenacity.Retrying(
             stop=tenacity.stop_after_attempt(max(self.attempts, 1)),
             wait=self.tenacity_wait(headers_of),
             retry=tenacity.retry_if_exception(should_retry),
             reraise=True,
             sleep=sleep,
+            before_sleep=log_retry,
         )
 
 

@@ -248,7 +248,7 @@ class GoodDataClient:
             return send()
 
         try:
-            for attempt in self._policy.retrying(_is_retryable, _headers_of):
+            for attempt in self._policy.retrying(_is_retryable, _headers_of, label=f"{method} {path}"):
                 with attempt:
                     return attempt_once()
         except NotFoundException:

@@ -190,7 +190,7 @@ class _TokenSource:
         reply: Any = None
         attempts = 0
         try:
-            for attempt in self._policy.retrying(_is_retryable, _headers_of):
+            for attempt in self._policy.retrying(_is_retryable, _headers_of, label="POST /oauth/token"):
                 with attempt:
                     attempts += 1
                     reply = self._request_once()
@@ -399,7 +399,7 @@ class Auth0Provider:
         """Run one SDK call with the retry policy; a final failure names the request."""
         attempts = 0
         try:
-            for attempt in self._policy.retrying(_is_retryable, _headers_of):
+            for attempt in self._policy.retrying(_is_retryable, _headers_of, label=label):
                 with attempt:
                     attempts += 1
                     return send()
@@ -488,7 +488,7 @@ class Auth0Provider:
         deadline = time.monotonic() + self._export_timeout
         poll = 0
         while True:
-            status = self._call("GET /api/v2/jobs/{id}", lambda: client.jobs.get(job_id))
+            status = self._call(f"GET /api/v2/jobs/{job_id}", lambda: client.jobs.get(job_id))
             if status.status == "completed":
                 break
             if status.status in ("failed", "cancelled"):
@@ -523,7 +523,9 @@ class Auth0Provider:
             checkpoint: str | None = None
             seen_checkpoints: set[str] = set()
             while True:
-                reply = self._call("GET /api/v2/roles/{id}/users", _members_page(client, role_id, checkpoint))
+                reply = self._call(
+                    f"GET /api/v2/roles/{role_id}/users", _members_page(client, role_id, checkpoint)
+                )
                 for member in reply.users or []:
                     subject = member.user_id
                     if not subject:
@@ -539,7 +541,8 @@ class Auth0Provider:
                     break
                 if checkpoint in seen_checkpoints:
                     raise IdentityFetchError(
-                        "GET /api/v2/roles/{id}/users failed: Auth0 repeated a checkpoint (paging ignored)"
+                        f"GET /api/v2/roles/{role_id}/users failed: "
+                        "Auth0 repeated a checkpoint (paging ignored)"
                     )
                 seen_checkpoints.add(checkpoint)
         return memberships

@@ -440,3 +440,15 @@ def test_a_password_in_gooddata_host_is_refused_and_not_shown(harness: Harness) 
     run = harness.run("plan", "--config", str(harness.config), env=host)
     assert run.exit_code == 1
     assert "GOODDATA_HOST holds a user name or password" in run.stderr and "hunter2" not in run.output
+
+
+def test_debug_shows_each_retry_without_secrets(harness: Harness) -> None:
+    harness.sandbox.gooddata.faults.add_script("GET", r"^/api/v1/profile$", "503", times=1)
+    harness.sandbox.auth0.faults.add_script("GET", r"^/api/v2/roles$", "429", times=1)
+    run = harness.run("--debug", "plan", "--config", str(harness.config))
+    assert run.exit_code == 0, run.output
+    assert "GET /api/v1/profile: attempt 1 of 6 failed (ServiceException 503); retrying in " in run.stderr
+    assert (
+        "GET /api/v2/roles: attempt 1 of 6 failed (TooManyRequestsError 429); retrying in 1.00 s"
+        in run.stderr
+    )

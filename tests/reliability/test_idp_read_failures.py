@@ -51,9 +51,13 @@ def loaded(sandbox: Sandbox) -> Sandbox:
     return sandbox
 
 
-def analyst_role_path(sandbox: Sandbox) -> str:
+def analyst_role_id(sandbox: Sandbox) -> str:
     [role] = [r for r in sandbox.auth0.state.roles() if r["name"] == "Analyst"]
-    return rf"^/api/v2/roles/{re.escape(role['id'])}/users$"
+    return str(role["id"])
+
+
+def analyst_role_path(sandbox: Sandbox) -> str:
+    return rf"^/api/v2/roles/{re.escape(analyst_role_id(sandbox))}/users$"
 
 
 CASES = [
@@ -62,9 +66,9 @@ CASES = [
     ("small", "GET", r"^/api/v2/users$", "500", "GET /api/v2/users"),
     ("small", "GET", r"^/api/v2/users$", "drop", "/api/v2/users"),
     ("small", "GET", r"^/api/v2/users$", "429", "GET /api/v2/users"),
-    ("small", "GET", "analyst members", "503", "GET /api/v2/roles/{id}/users"),
+    ("small", "GET", "analyst members", "503", "GET /api/v2/roles/{analyst}/users failed"),
     ("large", "POST", r"^/api/v2/jobs/users-exports$", "503", "POST /api/v2/jobs/users-exports"),
-    ("large", "GET", r"^/api/v2/jobs/[^/]+$", "503", "GET /api/v2/jobs/{id}"),
+    ("large", "GET", r"^/api/v2/jobs/[^/]+$", "503", "GET /api/v2/jobs/job_"),
     ("large", "GET", r"^/sandbox/exports/", "503", "/sandbox/exports/"),
 ]
 
@@ -89,6 +93,7 @@ def test_an_exhausted_auth0_read_aborts_before_any_write(
         sandbox.auth0.faults.reset()
     assert code == 1, stderr
     [error] = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    named = named.replace("{analyst}", analyst_role_id(sandbox))
     assert named in error and f"{method} " in error and "failed" in error, error
     assert sandbox.gooddata.counters.writes() == 0
     assert sandbox.gooddata.state.snapshot() == before
