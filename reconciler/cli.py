@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from reconciler import __version__
 from reconciler.desired_state.loader import DEFAULT_CONFIG_PATH, load_desired_state_with_warnings
@@ -33,6 +34,7 @@ from reconciler.engine import (
     load_backup,
     make_plan,
     restore_plan,
+    write_private,
 )
 from reconciler.environment import required_values
 from reconciler.identity import IdentityProvider
@@ -106,6 +108,10 @@ def _clean_errors(runtime: Runtime, *, writes: bool = True) -> Iterator[None]:
         raise click.exceptions.Exit(_report_error(runtime.redact(str(error)))) from None
     except (click.exceptions.Exit, click.ClickException, click.Abort):
         raise
+    except OSError as error:  # a file or folder the user named: say which and why
+        where = f"{error.filename}: " if error.filename else ""
+        message = runtime.redact(f"{where}{error.strerror or error}")
+        raise click.exceptions.Exit(_report_error(message)) from None
     except Exception as error:  # an unexpected failure: still one line, never a secret
         if runtime.debug:
             click.echo(runtime.redact(traceback.format_exc()), err=True)
@@ -153,7 +159,12 @@ class _ReconcileGroup(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="reconcile")
-@click.option("--debug", is_flag=True, help="Log HTTP requests and show tracebacks (secrets stay redacted).")
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="RECONCILER_DEBUG",
+    help="Log HTTP requests and retries, show tracebacks (secrets stay redacted). Also RECONCILER_DEBUG=1.",
+)
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
     """Keep GoodData Cloud access in line with a desired-state YAML file and your identity provider.
@@ -265,16 +276,21 @@ def _render(plan: Plan, output_format: str, *, show_emails: bool) -> str:
 
 
 def _say_checksum(plan: Plan) -> None:
-    if not plan.is_empty:
-        _say(
-            f"Plan checksum: {plan.checksum} "
-            f"(apply exactly this: reconcile apply --checksum {plan.checksum[:12]})"
-        )
+    if plan.is_empty:
+        return
+    if plan.failed_guards(force=True):
+        _say(f"Plan checksum: {plan.checksum} (apply refuses it: see the guards above)")
+        return
+    force = " --force" if plan.failed_guards() else ""
+    _say(
+        f"Plan checksum: {plan.checksum} "
+        f"(apply exactly this: reconcile apply{force} --checksum {plan.checksum[:12]})"
+    )
 
 
 def _write_plan_file(plan: Plan, out: Path) -> None:
     try:
-        out.write_text(render_json(plan), encoding="utf-8")
+        write_private(out, render_json(plan))
     except OSError as error:
         raise ReconcilerError(f"{out}: cannot write the plan ({error.strerror})") from None
     _say(f"Saved the complete plan to {out} (checksum {plan.checksum[:12]}).")
@@ -367,6 +383,12 @@ def apply(
     """
     with _clean_errors(runtime):
         saved = _read_saved_plan(plan_file) if plan_file is not None else None
+        recorded = (saved or {}).get("metadata", {}).get("config")
+        default_config = (
+            click.get_current_context().get_parameter_source("config_path") is ParameterSource.DEFAULT
+        )
+        if isinstance(recorded, str) and recorded and default_config:
+            config_path = Path(recorded)  # the saved plan names the file it was made from
         state = _load_state(runtime, config_path)
         context, gooddata = _plan(runtime, state)
         fresh = context.plan
@@ -388,10 +410,21 @@ def apply(
                 hint = " (use --force to override)" if guard.overridable else ""
                 _report_error(f"{guard.name}: {guard.message}{hint}")
             _fail("apply refused by the safety guards; nothing was written")
+        _check_backup_dir(backup_dir)
         _confirm(yes)
         _say(f"Applying {len(fresh.writes)} document write(s)...")
         report = apply_plan(fresh, gooddata=gooddata, backup_dir=backup_dir, progress=_say)
         _finish_apply(runtime, report, state)
+
+
+def _check_backup_dir(backup_dir: Path) -> None:
+    """Fail before anything is written if the backups could not be saved."""
+    try:
+        backup_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ReconcilerError(f"{backup_dir}: cannot create the backup folder ({error.strerror})") from None
+    if not os.access(backup_dir, os.W_OK | os.X_OK):
+        raise ReconcilerError(f"{backup_dir}: the backup folder is not writable")
 
 
 def _confirm(yes: bool, action: str = "apply") -> None:
@@ -466,7 +499,9 @@ def export(runtime: Runtime, out: Path | None, data_sources: tuple[str, ...]) ->
     from reconciler.exporter import export_desired_state
     from reconciler.gooddata.client import GoodDataClient, GoodDataSettings
 
-    with _clean_errors(runtime):
+    with _clean_errors(runtime, writes=False):
+        if out is not None and not out.parent.is_dir():
+            raise ReconcilerError(f"{out}: the folder {out.parent} does not exist")
         gooddata = GoodDataClient(GoodDataSettings.from_env(runtime.environ))
         text = export_desired_state(gooddata, data_source_ids=data_sources, progress=_say)
         if out is None:

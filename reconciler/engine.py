@@ -7,6 +7,7 @@ Protocols, so it can be driven by the CLI and by tests with any implementation o
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -123,13 +124,14 @@ def check_saved_plan(saved: Mapping[str, Any], fresh: Plan) -> None:
     saved_meta = saved.get("metadata") or {}
     fresh_meta = fresh.metadata
     changed = []
+    if saved_meta.get("config") not in (None, fresh_meta.get("config")):
+        # Another file reads other documents, so nothing else can be compared meaningfully.
+        raise StaleSavedPlanError(
+            f"the saved plan {str(saved.get('checksum', ''))[:12]} was made from {saved_meta['config']}, "
+            f"not {fresh_meta.get('config')}; pass --config {saved_meta['config']}"
+        )
     if saved_meta.get("config_checksum") != fresh_meta.get("config_checksum"):
-        if saved_meta.get("config") not in (None, fresh_meta.get("config")):
-            changed.append(
-                f"it was made from {saved_meta['config']}, not {fresh_meta.get('config')} (use --config)"
-            )
-        else:
-            changed.append("the desired-state file changed")
+        changed.append("the desired-state file changed")
     if saved_meta.get("identity_checksum") != fresh_meta.get("identity_checksum"):
         changed.append("the identity provider's users or roles changed")
     if saved.get("live_checksum") != fresh.live_checksum:
@@ -191,7 +193,10 @@ def apply_plan(
 def _backup_folder(root: Path) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     folder = root / stamp
-    folder.mkdir(parents=True, exist_ok=False)
+    try:
+        folder.mkdir(parents=True, exist_ok=False, mode=0o700)
+    except OSError as error:
+        raise ReconcilerError(f"{folder}: cannot create the backup folder ({error.strerror})") from None
     return folder
 
 
@@ -203,7 +208,15 @@ def _backup_name(index: int, document: Document) -> str:
 def _save_backup(folder: Path, index: int, document: Document, body: Any) -> None:
     record = {"kind": document.kind, "target": document.target, "body": body}
     path = folder / _backup_name(index, document)
-    path.write_text(json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_private(path, json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only: plans and backups hold email addresses."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)  # an existing file keeps its mode through O_CREAT
 
 
 def load_backup(folder: Path) -> list[Document]:

@@ -372,7 +372,37 @@ def test_saved_plan_from_another_file_says_so(harness: Harness) -> None:
     assert harness.run("plan", "--config", str(other), "--out", str(plan_file)).exit_code == 0
     refused = harness.reconcile("apply", str(plan_file), "--yes")
     assert refused.exit_code == 1
-    assert f"it was made from {other}, not {harness.config} (use --config)" in refused.stderr
+    assert f"was made from {other}, not {harness.config}; pass --config {other}" in refused.stderr
+    assert "live GoodData state changed" not in refused.stderr
+    assert harness.sandbox.gooddata.counters.writes() == 0
+    # without --config, apply uses the file the saved plan names
+    applied = harness.run("apply", str(plan_file), "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert len(harness.users()) == 53
+
+
+def test_files_apply_and_plan_write_are_private_and_bad_paths_are_one_line(harness: Harness) -> None:
+    plan_file = harness.folder / "plan.json"
+    assert harness.reconcile("plan", "--out", str(plan_file)).exit_code == 0
+    assert plan_file.stat().st_mode & 0o777 == 0o600
+    backups = harness.folder / "backups"
+    apply(harness, "--backup-dir", str(backups))
+    [run] = list(backups.iterdir())
+    assert {p.stat().st_mode & 0o777 for p in run.iterdir()} == {0o600}
+    harness.sandbox.gooddata.counters.reset()
+    nowhere = harness.folder / "nowhere"
+    export = harness.run("export", "--out", str(nowhere / "access.yaml"))
+    assert export.exit_code == 1
+    assert export.stderr == f"error: {nowhere / 'access.yaml'}: the folder {nowhere} does not exist\n"
+    assert harness.sandbox.gooddata.counters.count() == 0  # refused before reading anything
+    harness.sandbox.auth0.state.remove_user(CHLOE)
+    blocker = harness.folder / "a-file"
+    blocker.write_text("not a folder")
+    writes = harness.sandbox.gooddata.counters.writes()
+    refused = harness.reconcile("apply", "--yes", "--backup-dir", str(blocker / "sub"))
+    assert refused.exit_code == 1 and "cannot create the backup folder" in refused.stderr
+    assert "unexpected failure" not in refused.stderr
+    assert harness.sandbox.gooddata.counters.writes() == writes
 
 
 def test_plan_out_into_a_missing_folder_fails_before_reading(harness: Harness) -> None:
