@@ -3,15 +3,20 @@
 Only the handful of endpoints the GitOps loop needs. The token is sent in a header and never
 appears in a log line or an exception message. Transient failures (5xx, 429 and GitHub's
 secondary rate limit, connection errors) are retried a bounded number of times.
+
+A create (``POST``) is not blindly retried: when its reply is lost, GitHub may have created the
+comment or issue anyway, so before trying again the client looks it up by its hidden marker and
+returns it if it is there. That is why every comment and issue it creates carries a marker.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from tenacity import (
@@ -28,12 +33,20 @@ from reconciler.model import ReconcilerError
 PLAN_MARKER = "<!-- gooddata-access-reconciler:plan -->"
 #: Hidden marker that identifies the reconciler's drift issue.
 DRIFT_MARKER = "<!-- gooddata-access-reconciler:drift -->"
+#: Hidden marker of the comment that closes the drift issue.
+DRIFT_CLOSED_MARKER = "<!-- gooddata-access-reconciler:drift-closed -->"
+#: Hidden marker of the comment on a merged pull request that says how its apply went.
+APPLY_MARKER = "<!-- gooddata-access-reconciler:apply -->"
 #: Label carried by the drift issue.
 DRIFT_LABEL = "gooddata-drift"
 #: The login GitHub Actions' built-in token posts as.
 DEFAULT_BOT_LOGIN = "github-actions[bot]"
 
 _CHECKSUM_PATTERN = re.compile(r"<!--\s*plan-checksum:\s*([0-9a-f]{64})\s*-->")
+_INPUTS_PATTERN = re.compile(
+    r"<!--\s*plan-inputs:\s*config=([0-9a-f]{64})\s+identity=([0-9a-f]{64})\s+live=([0-9a-f]{64})\s*-->"
+)
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
 _DEFAULT_API_URL = "https://api.github.com"
 _PAGE_SIZE = 100
@@ -84,6 +97,54 @@ class PullRequest:
     merge_commit_sha: str | None
 
 
+@dataclass(frozen=True)
+class PlanInputs:
+    """Checksums of what a plan was computed from: the desired-state file, the identity
+    provider's users and roles, and the live GoodData state (``docs/plan-json.md``)."""
+
+    config: str
+    identity: str
+    live: str
+
+    @classmethod
+    def of_plan(cls, plan: Mapping[str, Any] | None) -> PlanInputs | None:
+        """The inputs recorded in a JSON plan, or None when any checksum is missing."""
+        if not plan:
+            return None
+        metadata = plan.get("metadata")
+        metadata = metadata if isinstance(metadata, Mapping) else {}
+        values = (
+            metadata.get("config_checksum"),
+            metadata.get("identity_checksum"),
+            plan.get("live_checksum"),
+        )
+        if not all(isinstance(value, str) and _SHA256.fullmatch(value) for value in values):
+            return None
+        config, identity, live = (str(value) for value in values)
+        return cls(config=config, identity=identity, live=live)
+
+    def marker(self) -> str:
+        """The hidden marker that records these inputs in a comment."""
+        return f"<!-- plan-inputs: config={self.config} identity={self.identity} live={self.live} -->"
+
+    def changed_since(self, reviewed: PlanInputs) -> list[str]:
+        """What differs from ``reviewed``, in words, desired state first."""
+        changed = []
+        if self.config != reviewed.config:
+            changed.append("the desired state (the desired-state file on the merged branch)")
+        if self.identity != reviewed.identity:
+            changed.append("the identity provider (its users or their roles)")
+        if self.live != reviewed.live:
+            changed.append("live GoodData (access was changed there, or another apply ran)")
+        return changed
+
+
+def extract_inputs(body: str) -> PlanInputs | None:
+    """The plan inputs recorded in a comment body, or None."""
+    match = _INPUTS_PATTERN.search(body)
+    return PlanInputs(*match.groups()) if match else None
+
+
 def checksum_marker(checksum: str) -> str:
     """The hidden marker that records the reviewed plan's checksum in a comment."""
     return f"<!-- plan-checksum: {checksum} -->"
@@ -108,6 +169,9 @@ def _raise_last(state: RetryCallState) -> Any:
     raise GitHubError(
         f"cannot reach GitHub: {type(error).__name__} (gave up after {state.attempt_number} attempts)"
     )
+
+
+_T = TypeVar("_T")
 
 
 class GitHubClient:
@@ -192,6 +256,32 @@ class GitHubClient:
             raise _TransientGitHubError(message, status=response.status_code)
         raise GitHubError(message, status=response.status_code)
 
+    def _create(
+        self,
+        path: str,
+        payload: Mapping[str, Any],
+        parse: Callable[[Mapping[str, Any]], _T],
+        find_again: Callable[[], _T | None],
+    ) -> _T:
+        """POST ``payload``; after a transient failure, return what ``find_again`` finds (the
+        first request did create it, only its reply was lost) instead of creating a duplicate."""
+        error: BaseException | None = None
+        for attempt in range(1, self._max_attempts + 1):
+            if attempt > 1:
+                time.sleep(min(self._max_wait_seconds, 2.0 ** (attempt - 2)))
+                found = find_again()
+                if found is not None:
+                    return found
+            try:
+                return parse(self._send_once("POST", path, payload, None).json())
+            except (_TransientGitHubError, requests.ConnectionError, requests.Timeout) as caught:
+                error = caught
+        if isinstance(error, GitHubError):
+            raise GitHubError(f"{error} (gave up after {self._max_attempts} attempts)", status=error.status)
+        raise GitHubError(
+            f"cannot reach GitHub: {type(error).__name__} (gave up after {self._max_attempts} attempts)"
+        )
+
     def _paged(self, path: str, params: Mapping[str, Any]) -> Iterator[Any]:
         url: str | None = path
         query: Mapping[str, Any] | None = {**params, "per_page": _PAGE_SIZE}
@@ -215,7 +305,7 @@ class GitHubClient:
     def list_comments(self, issue_number: int) -> Iterator[Comment]:
         """Every comment on an issue or pull request, oldest first, across all pages."""
         for item in self._paged(f"/repos/{self.repository}/issues/{issue_number}/comments", {}):
-            yield Comment(id=int(item["id"]), body=item.get("body") or "", author=_login(item))
+            yield _comment(item)
 
     def find_comment(self, issue_number: int, marker: str = PLAN_MARKER) -> Comment | None:
         """Our comment carrying ``marker`` on that pull request, or None."""
@@ -224,19 +314,27 @@ class GitHubClient:
                 return comment
         return None
 
-    def create_comment(self, issue_number: int, body: str) -> Comment:
-        """Post a new comment."""
-        item = self._request(
-            "POST", f"/repos/{self.repository}/issues/{issue_number}/comments", json_body={"body": body}
-        ).json()
-        return Comment(id=int(item["id"]), body=item.get("body") or "", author=_login(item))
+    def create_comment(self, issue_number: int, body: str, marker: str) -> Comment:
+        """Post a new comment carrying ``marker`` (prepended if the body lacks it).
+
+        When a reply is lost, the comment is looked up by ``marker`` before posting again, so a
+        retry never leaves two: use a marker that no other comment of ours on that issue carries.
+        """
+        if marker not in body:
+            body = f"{marker}\n{body}"
+        return self._create(
+            f"/repos/{self.repository}/issues/{issue_number}/comments",
+            {"body": body},
+            _comment,
+            lambda: self.find_comment(issue_number, marker),
+        )
 
     def update_comment(self, comment_id: int, body: str) -> Comment:
         """Replace a comment's body."""
         item = self._request(
             "PATCH", f"/repos/{self.repository}/issues/comments/{comment_id}", json_body={"body": body}
         ).json()
-        return Comment(id=int(item["id"]), body=item.get("body") or "", author=_login(item))
+        return _comment(item)
 
     def upsert_comment(self, issue_number: int, body: str, marker: str = PLAN_MARKER) -> tuple[Comment, bool]:
         """Update our marked comment in place, or create it; returns (comment, created)."""
@@ -244,7 +342,7 @@ class GitHubClient:
             body = f"{marker}\n{body}"
         existing = self.find_comment(issue_number, marker)
         if existing is None:
-            return self.create_comment(issue_number, body), True
+            return self.create_comment(issue_number, body, marker), True
         return self.update_comment(existing.id, body), False
 
     # ---------------------------------------------------------------------------------------
@@ -252,24 +350,36 @@ class GitHubClient:
     # ---------------------------------------------------------------------------------------
 
     def find_open_issue(self, marker: str = DRIFT_MARKER, label: str = DRIFT_LABEL) -> Issue | None:
-        """Our open issue with ``label`` whose body carries ``marker``, or None (pull requests skipped)."""
-        params = {"state": "open", "labels": label, "sort": "created", "direction": "asc"}
-        for item in self._paged(f"/repos/{self.repository}/issues", params):
-            if "pull_request" in item:
-                continue
-            issue = _issue(item)
-            if marker in issue.body and self._is_ours(issue.author):
-                return issue
+        """Our oldest open issue whose body carries ``marker``, or None (pull requests skipped).
+
+        The marker decides, not the label: issues with ``label`` are searched first (one short
+        list), then every open issue, so an issue whose label someone removed is still found.
+        """
+        base = {"state": "open", "sort": "created", "direction": "asc"}
+        for params in ({**base, "labels": label}, base):
+            for item in self._paged(f"/repos/{self.repository}/issues", params):
+                if "pull_request" in item:
+                    continue
+                issue = _issue(item)
+                if marker in issue.body and self._is_ours(issue.author):
+                    return issue
         return None
 
-    def create_issue(self, title: str, body: str, labels: tuple[str, ...] = (DRIFT_LABEL,)) -> Issue:
-        """Open an issue."""
-        item = self._request(
-            "POST",
+    def create_issue(
+        self, title: str, body: str, labels: tuple[str, ...] = (DRIFT_LABEL,), marker: str = DRIFT_MARKER
+    ) -> Issue:
+        """Open an issue carrying ``marker`` (prepended if the body lacks it).
+
+        When a reply is lost, the open issue with ``marker`` is looked up before posting again.
+        """
+        if marker not in body:
+            body = f"{marker}\n{body}"
+        return self._create(
             f"/repos/{self.repository}/issues",
-            json_body={"title": title, "body": body, "labels": list(labels)},
-        ).json()
-        return _issue(item)
+            {"title": title, "body": body, "labels": list(labels)},
+            _issue,
+            lambda: self.find_open_issue(marker, labels[0] if labels else DRIFT_LABEL),
+        )
 
     def update_issue(
         self,
@@ -310,6 +420,10 @@ class GitHubClient:
 def _login(item: Mapping[str, Any]) -> str:
     user = item.get("user") or {}
     return str(user.get("login", ""))
+
+
+def _comment(item: Mapping[str, Any]) -> Comment:
+    return Comment(id=int(item["id"]), body=item.get("body") or "", author=_login(item))
 
 
 def _issue(item: Mapping[str, Any]) -> Issue:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.github.api import DRIFT_MARKER, PLAN_MARKER, checksum_marker
+from reconciler.github.api import APPLY_MARKER, DRIFT_MARKER, PLAN_MARKER, PlanInputs, checksum_marker
+from reconciler.render.markdown import escape_markdown
 
 #: GitHub's limit for a comment or issue body, in characters.
 GITHUB_BODY_LIMIT = 65_536
@@ -22,8 +23,15 @@ BODY_BUDGET = 65_000
 SUMMARY_BUDGET = 250_000
 #: Name of the artifact the workflows upload the complete JSON plan as.
 PLAN_ARTIFACT = "reconciler-plan"
+#: Name of the artifact apply.yml keeps the replaced live documents in.
+BACKUP_ARTIFACT = "reconciler-backup"
+#: How many error lines a failed-plan comment quotes, and how long each may be.
+MAX_ERROR_LINES = 30
+MAX_ERROR_LINE_CHARS = 300
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_ERROR_LINE = re.compile(r"(^|: )error: ")
 _DETAILS_OPEN = re.compile(r"<details\b", re.IGNORECASE)
 _DETAILS_CLOSE = re.compile(r"</details\s*>", re.IGNORECASE)
 
@@ -92,26 +100,53 @@ def _checksum_of(plan: Mapping[str, Any] | None) -> str | None:
     return checksum if isinstance(checksum, str) and re.fullmatch(r"[0-9a-f]{64}", checksum) else None
 
 
+def planned_on(commit: str | None, merge_commit: str | None = None, base: str | None = None) -> str:
+    """Which tree a pull-request plan was computed on: GitHub's test merge of the head into the
+    base branch (``refs/pull/N/merge``), not the head commit by itself."""
+    into = f"`{base}`" if base else "the base branch"
+    if commit and merge_commit:
+        return (
+            f"Planned on the test merge of `{commit[:12]}` into {into} (merge commit `{merge_commit[:12]}`)."
+        )
+    if commit:
+        return f"Planned on the test merge of `{commit[:12]}` into {into}."
+    if merge_commit:
+        return f"Planned on the test merge commit `{merge_commit[:12]}` of this pull request into {into}."
+    return ""
+
+
 def plan_comment_body(
     markdown: str,
     plan: Mapping[str, Any] | None,
     *,
     url: str | None,
     commit: str | None = None,
+    merge_commit: str | None = None,
+    base: str | None = None,
     limit: int = BODY_BUDGET,
 ) -> str:
-    """The pull-request comment: marker, plan Markdown, and the checksum a merge will apply."""
+    """The pull-request comment: markers, plan Markdown, and the checksum a merge will apply.
+
+    Besides the checksum, a hidden marker records the checksums of the three inputs (desired
+    state, identity provider, live GoodData), so a refused apply can say which one changed.
+    """
     checksum = _checksum_of(plan)
+    inputs = PlanInputs.of_plan(plan)
     header = f"{PLAN_MARKER}\n"
     if checksum:
         header += f"{checksum_marker(checksum)}\n"
+        if inputs:
+            header += f"{inputs.marker()}\n"
     footer_lines = ["", "---"]
-    if commit:
-        footer_lines.append(f"Planned for commit `{commit[:12]}`.")
+    if where := planned_on(commit, merge_commit, base):
+        footer_lines.append(
+            f"{where} If the base branch moves before the merge, push again (or update the branch) "
+            "to re-plan."
+        )
     if checksum:
         footer_lines.append(
-            f"Plan checksum `{checksum}`. Merging applies exactly this plan, "
-            "or refuses if GoodData or Auth0 changed in the meantime (re-plan needed)."
+            f"Plan checksum `{checksum}`. Merging applies exactly this plan, or refuses (and says so "
+            "here) if the desired state, the identity provider or GoodData changed in the meantime."
         )
     else:
         footer_lines.append("No plan checksum recorded: merging this pull request will not apply anything.")
@@ -135,14 +170,49 @@ def fork_comment_body(*, url: str | None) -> str:
     )
 
 
-def failed_comment_body(*, url: str | None, commit: str | None = None) -> str:
-    """The comment posted when validation or planning failed (no checksum: merging applies nothing)."""
+def error_lines(output: str) -> list[str]:
+    """The error lines of a failed ``validate`` or ``plan`` (``file:line:col: error: ...`` or
+    ``error: ...``), without colour codes."""
+    lines = []
+    for raw in output.splitlines():
+        line = _ANSI.sub("", raw).strip()
+        if _ERROR_LINE.search(line):
+            lines.append(line)
+    return lines
+
+
+def _quoted_errors(errors: Sequence[str]) -> str:
+    if not errors:
+        return ""
+    shown = errors[:MAX_ERROR_LINES]
+    items = []
+    for line in shown:
+        cut = line if len(line) <= MAX_ERROR_LINE_CHARS else line[: MAX_ERROR_LINE_CHARS - 1] + "…"
+        items.append(f"- {escape_markdown(cut)}")
+    if len(errors) > len(shown):
+        items.append(f"- … and {len(errors) - len(shown)} more in the run log")
+    return "**Errors:**\n\n" + "\n".join(items) + "\n\n"
+
+
+def failed_comment_body(
+    *,
+    url: str | None,
+    commit: str | None = None,
+    merge_commit: str | None = None,
+    base: str | None = None,
+    errors: Sequence[str] = (),
+) -> str:
+    """The comment posted when validation or planning failed (no checksum: merging applies nothing).
+
+    Quotes the first ``MAX_ERROR_LINES`` error lines, escaped so that they render as text."""
     where = f"[the run log]({url})" if url else "the run log"
-    planned = f" for commit `{commit[:12]}`" if commit else ""
+    planned = planned_on(commit, merge_commit, base)
     return (
         f"{PLAN_MARKER}\n"
         "### GoodData access plan: failed\n\n"
-        f"Validating or planning the desired state{planned} failed; see {where} for the error.\n\n"
+        f"Validating or planning the desired state failed; see {where} for details."
+        f"{' ' + planned if planned else ''}\n\n"
+        f"{_quoted_errors(errors)}"
         "No plan checksum is recorded, so merging this pull request will not apply anything.\n"
     )
 
@@ -174,3 +244,66 @@ def drift_issue_body(
         header = header.replace(DRIFT_MARKER + "\n", f"{DRIFT_MARKER}\n{checksum_marker(checksum)}\n", 1)
     room = limit - len(header)
     return header + truncate_markdown(markdown.rstrip("\n") + "\n", room, truncation_note(url))
+
+
+def _run_link(url: str | None, text: str = "this run") -> str:
+    return f"[{text}]({url})" if url else text
+
+
+def apply_refused_body(
+    *,
+    headline: str,
+    reasons: Sequence[str],
+    proceed: Sequence[str],
+    url: str | None,
+) -> str:
+    """The comment on a merged pull request whose apply was refused: why, and how to proceed.
+
+    ``reasons`` and ``proceed`` are Markdown written by the reconciler (no data from outside)."""
+    lines = [
+        APPLY_MARKER,
+        "### GoodData access: apply refused",
+        "",
+        f"{headline} Nothing was written to GoodData ({_run_link(url)}).",
+        "",
+    ]
+    if reasons:
+        lines += [f"- {reason}" for reason in reasons] + [""]
+    if proceed:
+        lines += ["**To proceed:**", ""] + [f"- {step}" for step in proceed] + [""]
+    lines.append(
+        "Until the desired state is applied, the hourly drift check reports the difference in the "
+        "drift issue (label `gooddata-drift`)."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def apply_result_body(*, exit_code: int, checksum: str | None, stage: str, url: str | None) -> str:
+    """The comment on a merged pull request after its apply ran: applied, or what went wrong."""
+    planned = f" `{checksum}`" if checksum else ""
+    if exit_code == 0:
+        return (
+            f"{APPLY_MARKER}\n"
+            "### GoodData access: applied\n\n"
+            f"The reviewed plan{planned} was applied to GoodData and verified ({_run_link(url)}).\n"
+        )
+    if stage == "plan":
+        what = (
+            f"Planning before the apply failed (exit code {exit_code}); nothing was written to GoodData. "
+            f"See the log of {_run_link(url)}."
+        )
+    else:
+        what = (
+            f"The apply of the reviewed plan{planned} did not complete (exit code {exit_code}); see the "
+            f"log of {_run_link(url)} for why. A stopped apply lists what it wrote and what it did not, "
+            f"and the documents it replaced are in the run's `{BACKUP_ARTIFACT}` artifact "
+            "(`reconcile restore`)."
+        )
+    return (
+        f"{APPLY_MARKER}\n"
+        "### GoodData access: apply failed\n\n"
+        f"{what}\n\n"
+        "**To proceed:** fix the cause, then run the **Apply** workflow by hand (Actions → Apply → Run "
+        "workflow) with the checksum of a fresh plan you reviewed; the next apply converges. Until then the "
+        "hourly drift check reports the difference in the drift issue (label `gooddata-drift`).\n"
+    )

@@ -2,7 +2,10 @@
 
 Implements what ``reconciler.github.api`` calls: issue comments (list with Link-header paging,
 create, update), issues (list filtered by state and label, create, update), and the pull
-requests of a commit. Every request must carry the expected bearer token.
+requests of a commit. Every request must carry the expected bearer token. Every request body
+received is kept (``received``) so that tests can scan it for secrets. ``fail_next`` answers
+an error without doing anything (``fail_next_post``: to POSTs only); ``lose_reply_next`` does
+the work and then answers an error (a reply lost on the way back).
 """
 
 from __future__ import annotations
@@ -32,7 +35,10 @@ class FakeGitHubState:
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)
     commit_pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    received: list[str] = field(default_factory=list)  # every request body, as sent
     fail_next: list[int] = field(default_factory=list)  # statuses to answer the next requests with
+    lose_reply_next: list[int] = field(default_factory=list)  # do the next requests, then answer these
+    fail_next_post: list[int] = field(default_factory=list)  # like fail_next, for POST requests only
     next_id: int = 1000
     next_number: int = 1
 
@@ -53,10 +59,11 @@ class FakeGitHubState:
         self.comments.setdefault(issue_number, []).append(comment)
         return comment
 
-    def add_merged_pull(self, merge_sha: str, number: int | None = None) -> int:
-        """Seed a pull request merged by ``merge_sha``; returns its number."""
+    def add_merged_pull(self, merge_sha: str, number: int | None = None, *, commit: str | None = None) -> int:
+        """Seed a pull request merged by ``merge_sha``, listed among the pull requests of
+        ``commit`` (default: the merge commit itself); returns its number."""
         number = number or self.new_number()
-        self.commit_pulls.setdefault(merge_sha, []).append(
+        self.commit_pulls.setdefault(commit or merge_sha, []).append(
             {
                 "number": number,
                 "state": "closed",
@@ -65,6 +72,16 @@ class FakeGitHubState:
             }
         )
         return number
+
+    def all_comments(self) -> list[dict[str, Any]]:
+        """Every comment on every issue and pull request."""
+        return [comment for comments in self.comments.values() for comment in comments]
+
+    def bodies(self) -> list[str]:
+        """Every body the fake holds or received: comments, issues and raw request bodies."""
+        held = [str(c["body"]) for c in self.all_comments()]
+        held += [f"{issue['title']}\n{issue['body']}" for issue in self.issues.values()]
+        return held + self.received
 
     def issues_with_label(self, label: str) -> list[dict[str, Any]]:
         """Issues (any state) that carry ``label``."""
@@ -91,10 +108,22 @@ class FakeGitHub:
         """Route one request."""
         state = self.state
         state.requests.append((request.method, request.full_path.rstrip("?")))
+        if data := request.get_data(as_text=True):
+            state.received.append(data)
         if request.headers.get("Authorization") != f"Bearer {state.token}":
             return _json({"message": "Bad credentials"}, 401)
         if state.fail_next:
             return _json({"message": "Server Error"}, state.fail_next.pop(0))
+        if state.fail_next_post and request.method == "POST":
+            return _json({"message": "Server Error"}, state.fail_next_post.pop(0))
+        response = self.route(request)
+        if state.lose_reply_next and response.status_code < 400:
+            return _json({"message": "Bad Gateway"}, state.lose_reply_next.pop(0))
+        return response
+
+    def route(self, request: Request) -> Response:
+        """Do what the request asks."""
+        state = self.state
         prefix = f"/repos/{state.repository}/"
         if not request.path.startswith(prefix):
             return _json({"message": "Not Found"}, 404)

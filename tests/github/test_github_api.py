@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.github.api import GitHubClient, GitHubError, extract_checksum
+from reconciler.github.api import (
+    DRIFT_LABEL,
+    DRIFT_MARKER,
+    PLAN_MARKER,
+    GitHubClient,
+    GitHubError,
+    PlanInputs,
+    extract_checksum,
+    extract_inputs,
+)
 
 from .conftest import TOKEN, GitHubEnv
 
@@ -50,10 +59,65 @@ def test_client_errors_are_not_retried(github: GitHubEnv) -> None:
     assert len(github.state.requests) == 1
 
 
+def posts(github: GitHubEnv) -> int:
+    return sum(1 for method, _ in github.state.requests if method == "POST")
+
+
+def test_a_create_whose_reply_was_lost_is_found_again_not_duplicated(github: GitHubEnv) -> None:
+    gh = client(github)
+    github.state.lose_reply_next = [502]  # GitHub created the comment, the reply never arrived
+    comment = gh.create_comment(12, "the plan", PLAN_MARKER)
+    assert [c["id"] for c in github.state.comments[12]] == [comment.id]
+    assert posts(github) == 1  # looked up by its marker instead of posted again
+
+    github.state.lose_reply_next = [504]
+    issue = gh.create_issue("drift", "the drift")
+    assert [i["number"] for i in github.state.issues.values()] == [issue.number]
+    assert DRIFT_MARKER in issue.body
+    assert posts(github) == 2
+
+
+def test_a_create_that_failed_before_github_did_it_is_posted_again_once(github: GitHubEnv) -> None:
+    gh = client(github)
+    github.state.fail_next = [503]  # nothing was created
+    comment = gh.create_comment(12, "the plan", PLAN_MARKER)
+    assert [c["id"] for c in github.state.comments[12]] == [comment.id]
+    assert posts(github) == 2
+    assert comment.body.startswith(PLAN_MARKER)
+
+
+def test_a_create_is_not_posted_again_when_it_cannot_be_looked_up(github: GitHubEnv) -> None:
+    github.state.fail_next = [500] * 20
+    with pytest.raises(GitHubError, match=r"HTTP 500.*gave up after 3 attempts"):
+        client(github, max_attempts=3).create_issue("t", "b")
+    assert posts(github) == 1  # the look-up failed too: posting blindly could make a duplicate
+    assert len(github.state.requests) == 1 + 3
+    assert github.state.issues == {}
+
+
+def test_a_create_gives_up_after_the_attempts(github: GitHubEnv) -> None:
+    github.state.fail_next_post = [500] * 5  # every POST fails; the look-ups in between work
+    with pytest.raises(GitHubError, match=r"HTTP 500.*gave up after 3 attempts"):
+        client(github, max_attempts=3).create_comment(3, "b", PLAN_MARKER)
+    assert posts(github) == 3
+    assert sum(1 for method, _ in github.state.requests if method == "GET") == 2
+    assert github.state.comments.get(3, []) == []
+
+
+def test_drift_issue_is_found_by_its_marker_when_its_label_was_removed(github: GitHubEnv) -> None:
+    gh = client(github)
+    gh.create_issue("unrelated", "no marker here", ("bug",), marker="<!-- other -->")
+    ours = gh.create_issue("drift", "body")
+    github.state.issues[ours.number]["labels"] = []  # someone took the label off
+    found = gh.find_open_issue(DRIFT_MARKER, DRIFT_LABEL)
+    assert found is not None and found.number == ours.number
+    assert found.labels == ()
+
+
 def test_issue_list_skips_pull_requests_and_pages(github: GitHubEnv) -> None:
     github.state.page_size_cap = 1
     gh = client(github)
-    first = gh.create_issue("other", "unrelated", ("gooddata-drift",))
+    first = gh.create_issue("other", "unrelated", ("gooddata-drift",), marker="<!-- other -->")
     ours = gh.create_issue("drift", "<!-- gooddata-access-reconciler:drift -->\nbody")
     found = gh.find_open_issue()
     assert found is not None and found.number == ours.number != first.number
@@ -69,3 +133,18 @@ def test_pulls_for_commit_rejects_non_sha(github: GitHubEnv) -> None:
 def test_extract_checksum() -> None:
     assert extract_checksum("x <!-- plan-checksum: " + "0" * 64 + " --> y") == "0" * 64
     assert extract_checksum("<!-- plan-checksum: short -->") is None
+
+
+def test_plan_inputs_round_trip_and_name_what_changed() -> None:
+    plan = {
+        "live_checksum": "3" * 64,
+        "metadata": {"config_checksum": "1" * 64, "identity_checksum": "2" * 64},
+    }
+    inputs = PlanInputs.of_plan(plan)
+    assert inputs == PlanInputs("1" * 64, "2" * 64, "3" * 64)
+    assert extract_inputs(f"text {inputs.marker()} text") == inputs
+    assert inputs.changed_since(inputs) == []
+    changed = PlanInputs("1" * 64, "9" * 64, "9" * 64).changed_since(inputs)
+    assert [text.split(" (")[0] for text in changed] == ["the identity provider", "live GoodData"]
+    assert PlanInputs.of_plan({"live_checksum": "3" * 64}) is None
+    assert extract_inputs("<!-- plan-inputs: config=1 identity=2 live=3 -->") is None
