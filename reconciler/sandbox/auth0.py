@@ -452,7 +452,7 @@ class Auth0Application(SandboxApplication):
             return response
         return error_response(status, f"Injected fault: HTTP {status}")
 
-    def decorate(self, response: Response, decision: FaultDecision) -> Response:
+    def decorate(self, request: Request, response: Response, decision: FaultDecision) -> Response:
         """``x-ratelimit-limit/remaining/reset`` (epoch seconds) on every answer."""
         response.headers["x-ratelimit-limit"] = str(decision.limit)
         response.headers["x-ratelimit-remaining"] = (

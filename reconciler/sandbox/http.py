@@ -17,7 +17,7 @@ import re
 import socket
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -28,8 +28,12 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import get_input_stream
 
-# "lost" answers 204 without acting: a write the server acknowledges but never stores (only scripted).
-FAULT_KINDS = ("500", "503", "429", "drop", "stall", "lost")
+# "drop" closes the connection before the endpoint runs: the server did nothing and the client sees a dropped
+# connection. "reply_lost" runs the endpoint (a write IS applied) and then closes the connection before the
+# answer: the client sees the same dropped connection although the server acted. "lost" answers 204 without
+# acting: a write the server acknowledges but never stores. "lost" and "reply_lost" are only scripted (they
+# are not among the default random ``error_kinds``).
+FAULT_KINDS = ("500", "503", "429", "drop", "stall", "lost", "reply_lost")
 WRITE_METHODS = frozenset({"PUT", "POST", "PATCH", "DELETE"})
 # A scripted "stall" without a configured duration hangs this long; reset() and stop() release it earlier.
 DEFAULT_STALL_SECONDS = 30.0
@@ -178,8 +182,24 @@ class Faults:
             release.wait(stall)
 
 
+@dataclass(frozen=True)
+class Answer:
+    """One answer a server sent: the request's method and path, the status and the response headers."""
+
+    method: str
+    path: str
+    status: int
+    headers: dict[str, str]
+
+
 class Counters:
-    """Thread-safe request counters by method, route template and concrete path."""
+    """Thread-safe request counters by method, route template and concrete path, and the latest answers.
+
+    The answer log keeps the status and headers of the last ``ANSWER_LOG_SIZE`` answers, so a test can see
+    what a client that retried on its own (an SDK absorbing a 429) was actually sent.
+    """
+
+    ANSWER_LOG_SIZE = 1000
 
     def __init__(self, is_write: Callable[[str, str], bool]) -> None:
         self._lock = threading.Lock()
@@ -188,6 +208,7 @@ class Counters:
         self._by_endpoint: Counter[str] = Counter()
         self._writes = 0
         self._faults = 0
+        self._answers: deque[Answer] = deque(maxlen=self.ANSWER_LOG_SIZE)
 
     def record(self, method: str, template: str, path: str) -> None:
         """Count one received request."""
@@ -205,6 +226,17 @@ class Counters:
         """Count one request answered by an injected fault."""
         with self._lock:
             self._faults += 1
+
+    def record_answer(self, method: str, path: str, response: Response) -> None:
+        """Log the status and headers of one answer sent (a dropped connection sends none)."""
+        answer = Answer(method, path, response.status_code, dict(response.headers.items()))
+        with self._lock:
+            self._answers.append(answer)
+
+    def answers(self, status: int | None = None) -> list[Answer]:
+        """The latest answers, oldest first; only those with ``status`` if given."""
+        with self._lock:
+            return [a for a in self._answers if status is None or a.status == status]
 
     def count(self, method: str | None = None, path_prefix: str | None = None) -> int:
         """Requests received, optionally only those with this method and a path starting with the prefix."""
@@ -238,6 +270,14 @@ class Counters:
             self._by_endpoint.clear()
             self._writes = 0
             self._faults = 0
+            self._answers.clear()
+
+
+def no_content() -> Response:
+    """A 204 answer without a body and without a Content-Type (as real servers send it)."""
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    return response
 
 
 def json_response(
@@ -295,7 +335,7 @@ class SandboxApplication:
             headers = {"Retry-After": str(decision.retry_after_seconds)}
         return json_response({"error": f"injected fault {kind}"}, int(kind), headers=headers)
 
-    def decorate(self, response: Response, decision: FaultDecision) -> Response:
+    def decorate(self, request: Request, response: Response, decision: FaultDecision) -> Response:
         """Add headers every answer carries; the base adds rate-limit headers only to 429 answers."""
         if response.status_code == 429:
             response.headers["x-ratelimit-limit"] = str(decision.limit)
@@ -328,23 +368,31 @@ class SandboxApplication:
             response = self.fault_response(decision.kind, decision)
         elif decision.kind == "drop":
             self.counters.record_fault()
-            _drop_connection(environ)
-            # Writing to the shut-down socket fails with a broken pipe, which werkzeug treats as a dropped
-            # connection: the client sees the connection closed without any answer.
-            return Response(b"", status=500)(environ, start_response)
+            return _dropped(environ, start_response)
         elif decision.kind == "lost":
             self.counters.record_fault()
-            response = Response(status=204)
+            response = no_content()
         elif error is not None:
+            if decision.kind == "reply_lost":
+                self.counters.record_fault()
+                return _dropped(environ, start_response)
             response = error
         else:
-            if decision.kind == "stall":
+            if decision.kind in ("stall", "reply_lost"):
                 self.counters.record_fault()
             assert handler is not None
             response = handler(request, {k: str(v) for k, v in args.items()})
             if response.status_code < 400:
                 self.counters.record_answered(method, template)
-        return self.decorate(response, decision)(environ, start_response)
+            if decision.kind == "reply_lost":
+                # The endpoint has acted (a write is stored); the answer never reaches the client.
+                return _dropped(environ, start_response)
+        return self.answer(request, self.decorate(request, response, decision))(environ, start_response)
+
+    def answer(self, request: Request, response: Response) -> Response:
+        """Log ``response`` in the counters' answer log and hand it back (every answer sent passes here)."""
+        self.counters.record_answer(request.method.upper(), request.path, response)
+        return response
 
 
 def _werkzeug_rule(template: str) -> str:
@@ -361,6 +409,17 @@ def _drop_connection(environ: dict[str, Any]) -> None:
     if isinstance(sock, socket.socket):
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
+
+
+def _dropped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """Close the connection without an answer.
+
+    Writing to the shut-down socket fails with a broken pipe, which werkzeug treats as a dropped connection:
+    the client sees the connection closed without any answer.
+    """
+    _drop_connection(environ)
+    result: Iterable[bytes] = Response(b"", status=500)(environ, start_response)
+    return result
 
 
 class _FastQuietHandler(WSGIRequestHandler):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 import requests
@@ -113,3 +114,71 @@ def test_counters_by_endpoint_and_writes(sandbox: Sandbox) -> None:
 def test_fault_config_rejects_unknown_kind() -> None:
     with pytest.raises(ValueError, match="unknown fault kind"):
         FaultConfig(error_kinds=("418",))
+
+
+def _put_demo_west(sandbox: Sandbox, grants: list[dict[str, Any]]) -> requests.Response:
+    return requests.put(
+        sandbox.gooddata.url + "/api/v1/layout/workspaces/demo_west/permissions",
+        json={"permissions": grants, "hierarchyPermissions": []},
+        headers={"Authorization": f"Bearer {sandbox.gooddata.token}"},
+        timeout=5,
+    )
+
+
+VIEW_BY_ADMIN = [{"name": "VIEW", "assignee": {"id": "admin", "type": "user"}}]
+
+
+def test_reply_lost_applies_the_write_then_drops_the_connection(sandbox: Sandbox) -> None:
+    assert sandbox.gooddata.state.workspace_permissions("demo_west")["permissions"] == []
+    sandbox.gooddata.faults.add_script("PUT", r"/demo_west/permissions$", "reply_lost")
+    with pytest.raises(requests.ConnectionError):
+        _put_demo_west(sandbox, VIEW_BY_ADMIN)
+    assert sandbox.gooddata.state.workspace_permissions("demo_west")["permissions"] == VIEW_BY_ADMIN
+    assert sandbox.gooddata.counters.faults_injected() == 1
+    assert sandbox.gooddata.counters.writes() == 1
+    assert sandbox.gooddata.counters.answers() == []  # nothing was sent back
+    # Used up after one request: the next one is answered.
+    assert _put_demo_west(sandbox, []).status_code == 204
+
+
+def test_lost_acknowledges_the_write_without_storing_it(sandbox: Sandbox) -> None:
+    sandbox.gooddata.faults.add_script("PUT", r"/demo_west/permissions$", "lost")
+    response = _put_demo_west(sandbox, VIEW_BY_ADMIN)
+    assert (response.status_code, response.content) == (204, b"")
+    assert sandbox.gooddata.state.workspace_permissions("demo_west")["permissions"] == []
+    assert (sandbox.gooddata.counters.faults_injected(), sandbox.gooddata.counters.writes()) == (1, 0)
+
+
+def test_reply_lost_on_an_unknown_path_drops_without_acting(sandbox: Sandbox) -> None:
+    before = sandbox.gooddata.state.snapshot()
+    sandbox.gooddata.faults.add_script("PUT", r"/nope/", "reply_lost")
+    with pytest.raises(requests.ConnectionError):
+        requests.put(
+            sandbox.gooddata.url + "/api/v1/layout/workspaces/nope/permissions",
+            json={"permissions": [], "hierarchyPermissions": []},
+            headers={"Authorization": f"Bearer {sandbox.gooddata.token}"},
+            timeout=5,
+        )
+    assert sandbox.gooddata.state.snapshot() == before
+    assert sandbox.gooddata.counters.writes() == 0
+
+
+def test_write_faults_are_only_scripted() -> None:
+    assert "reply_lost" not in FaultConfig().error_kinds
+    assert "lost" not in FaultConfig().error_kinds
+    FaultConfig(error_kinds=("reply_lost",))  # accepted when asked for explicitly
+
+
+def test_answer_log_keeps_status_and_headers(sandbox: Sandbox) -> None:
+    sandbox.gooddata.faults.add_script("GET", r"permissions$", "503")
+    assert _get(sandbox).status_code == 503
+    assert _get(sandbox).status_code == 200
+    answers = sandbox.gooddata.counters.answers()
+    assert [(a.method, a.path, a.status) for a in answers] == [
+        ("GET", "/api/v1/layout/organization/permissions", 503),
+        ("GET", "/api/v1/layout/organization/permissions", 200),
+    ]
+    assert answers[0].headers["Content-Type"] == "application/problem+json"
+    assert [a.status for a in sandbox.gooddata.counters.answers(status=503)] == [503]
+    sandbox.gooddata.counters.reset()
+    assert sandbox.gooddata.counters.answers() == []
