@@ -4,7 +4,10 @@ One ``GoodDataState`` (guarded by a lock) stands behind every endpoint: a user p
 shows in ``/entities/users`` and in ``/layout/usersAndUserGroups``, and the other way round.
 
 Behaviour copied from recordings of a real server: layout documents, entity documents with paging,
-``included`` and ``relationships``, the 302 of ``/entities/organization``, and the 404 problem body.
+``included`` and ``relationships``, the 302 of ``/entities/organization``, the 404 problem body, the
+Content-Type of each answer (none on a 204 write) and the headers every recorded answer carries
+(``X-Content-Type-Options: nosniff``, ``X-GDC-TRACE-ID``, ``Expires: 0`` and ``Pragma: no-cache``, the last
+two absent from ``GET /entities/workspaces/{id}`` as recorded).
 
 Assumptions (no recording shows the real server's choice):
 
@@ -45,6 +48,7 @@ from reconciler.sandbox.http import (
     SandboxApplication,
     ServerThread,
     json_response,
+    no_content,
 )
 from reconciler.sandbox.schema import validation_errors
 
@@ -52,6 +56,10 @@ DEFAULT_TOKEN = "sandbox-gooddata-token"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 NOT_FOUND_DETAIL = "The requested endpoint does not exist or you do not have permission to access it."
 DEFAULT_PAGE_SIZE = 20
+TRACE_HEADER = "X-GDC-TRACE-ID"
+# Headers every recorded answer carries; the recorded workspace entity GETs lack Expires and Pragma.
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff"}
+NO_CACHE_HEADERS = {"Expires": "0", "Pragma": "no-cache"}
 _USER_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("authId", "authenticationId"),
     ("email", "email"),
@@ -88,8 +96,10 @@ def problem(status: int, detail: str) -> dict[str, Any]:
 
 
 def problem_response(status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
-    """A response carrying a problem body."""
-    return json_response(problem(status, detail), status, PROBLEM_CONTENT_TYPE, headers)
+    """A response carrying a problem body; its ``X-GDC-TRACE-ID`` header is the body's ``traceId``."""
+    body = problem(status, detail)
+    all_headers = {TRACE_HEADER: body["traceId"], **(headers or {})}
+    return json_response(body, status, PROBLEM_CONTENT_TYPE, all_headers)
 
 
 def not_found_response() -> Response:
@@ -660,8 +670,23 @@ class GoodDataApplication(SandboxApplication):
             request = Request(environ)
             self.counters.record(request.method.upper(), "(unauthorized)", request.path)
             detail = "Authorization header with a valid bearer token is required."
-            return problem_response(401, detail, {"WWW-Authenticate": "Bearer"})(environ, start_response)
+            response = problem_response(401, detail, {"WWW-Authenticate": "Bearer"})
+            return self.answer(request, self._recorded_headers(request, response))(environ, start_response)
         return super().__call__(environ, start_response)
+
+    @staticmethod
+    def _recorded_headers(request: Request, response: Response) -> Response:
+        """The headers every recorded answer of the real server carries."""
+        response.headers.update(SECURITY_HEADERS)
+        response.headers.setdefault(TRACE_HEADER, secrets.token_hex(16))
+        workspace_item = request.path.startswith("/api/v1/entities/workspaces/")
+        if not (request.method == "GET" and workspace_item and response.status_code == 200):
+            response.headers.update(NO_CACHE_HEADERS)
+        return response
+
+    def decorate(self, request: Request, response: Response, decision: FaultDecision) -> Response:
+        """The recorded headers on every answer, and rate-limit headers on a 429."""
+        return super().decorate(request, self._recorded_headers(request, response), decision)
 
     def not_found(self, request: Request) -> Response:
         """The recorded 404 problem."""
@@ -695,7 +720,7 @@ class GoodDataApplication(SandboxApplication):
             return problem_response(rejected.status, rejected.detail)
         except KeyError:
             return not_found_response()
-        return Response(status=204)
+        return no_content()
 
     # ----- layout -----
 
