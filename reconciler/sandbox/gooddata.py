@@ -18,7 +18,14 @@ Assumptions (no recording shows the real server's choice):
   the same 400 problem as a body that fails schema validation. An unknown workspace or data source in the URL
   gives the recorded 404 problem.
 * Creating an entity whose id exists gives 409; deleting a workspace that still has children gives 400.
-* A missing or wrong bearer token gives a 401 problem.
+* A missing or wrong bearer token gives a 401 problem. So does the token once its user is gone (a declarative
+  PUT that leaves the user out, or a DELETE of it): a deleted user loses its API tokens. A seed must contain
+  the token's user (``tokenUserId``).
+* Properties a request schema of the OpenAPI description does not define are ignored, neither rejected nor
+  stored: the description never says ``additionalProperties: false``, and the server (Spring with Jackson's
+  defaults) does not fail on unknown properties.
+* A request body whose Content-Type is not JSON (``application/json`` or any ``+json`` type; a missing
+  Content-Type counts as ``application/octet-stream``, as in Spring) gives a 415 problem and stores nothing.
 
 A rejected request stores nothing.
 """
@@ -50,7 +57,7 @@ from reconciler.sandbox.http import (
     json_response,
     no_content,
 )
-from reconciler.sandbox.schema import validation_errors
+from reconciler.sandbox.schema import known_properties_only, validation_errors
 
 DEFAULT_TOKEN = "sandbox-gooddata-token"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -60,6 +67,7 @@ TRACE_HEADER = "X-GDC-TRACE-ID"
 # Headers every recorded answer carries; the recorded workspace entity GETs lack Expires and Pragma.
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff"}
 NO_CACHE_HEADERS = {"Expires": "0", "Pragma": "no-cache"}
+JSON_MEDIA_TYPES = ("application/json",)
 _USER_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("authId", "authenticationId"),
     ("email", "email"),
@@ -83,6 +91,7 @@ def problem(status: int, detail: str) -> dict[str, Any]:
     titles = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed"}
     titles |= {
         409: "Conflict",
+        415: "Unsupported Media Type",
         429: "Too Many Requests",
         500: "Internal Server Error",
         503: "Service Unavailable",
@@ -107,13 +116,15 @@ def not_found_response() -> Response:
     return problem_response(404, NOT_FOUND_DETAIL)
 
 
-def _check_schema(schema_name: str, body: Any, *, as_array: bool = False) -> None:
+def _check_schema(schema_name: str, body: Any, *, as_array: bool = False) -> Any:
+    """``body`` without the properties its schema does not define; ``RequestRejected`` if it is invalid."""
     errors = validation_errors(schema_name, body, as_array=as_array)
     if errors:
         detail = "; ".join(
             message if len(message) <= 300 else message[:297] + "..." for message in errors[:10]
         )
         raise RequestRejected(400, detail)
+    return known_properties_only(schema_name, body, as_array=as_array)
 
 
 def _assignee_key(assignee: dict[str, Any]) -> tuple[str, str]:
@@ -229,6 +240,11 @@ class GoodDataState:
         for data_source_id, doc in seed.data_source_permissions.items():
             self.put_data_source_permissions(data_source_id, doc)
         self.put_organization_permissions(seed.organization_permissions)
+        if self.token_user_id not in self._users:
+            raise ValueError(
+                f"the seed has no user {self.token_user_id!r}, the API token's user (tokenUserId): "
+                "a token whose user does not exist is refused"
+            )
 
     # ----- reads (deep copies, wire format) -----
 
@@ -246,6 +262,11 @@ class GoodDataState:
         """The groups of ``/layout/userGroups``."""
         with self._lock:
             return self._groups_layout()
+
+    def has_user(self, user_id: str) -> bool:
+        """Whether a user with this id exists."""
+        with self._lock:
+            return user_id in self._users
 
     def workspaces(self) -> list[dict[str, Any]]:
         """Workspaces as ``{"id", "name", "parent"?}``, sorted by id."""
@@ -300,7 +321,7 @@ class GoodDataState:
 
     def put_users_and_groups(self, doc: dict[str, Any]) -> None:
         """Replace all users and groups, as ``PUT /layout/usersAndUserGroups``; raises ``RequestRejected``."""
-        _check_schema("DeclarativeUsersUserGroups", doc)
+        doc = _check_schema("DeclarativeUsersUserGroups", doc)
         with self._lock:
             groups = self._normalize_groups(doc["userGroups"])
             users = self._normalize_users(doc["users"])
@@ -310,7 +331,7 @@ class GoodDataState:
 
     def put_users(self, doc: dict[str, Any]) -> None:
         """Replace all users, as ``PUT /layout/users``; raises ``RequestRejected``."""
-        _check_schema("DeclarativeUsers", doc)
+        doc = _check_schema("DeclarativeUsers", doc)
         with self._lock:
             users = self._normalize_users(doc["users"])
             self._check_users(users, group_ids=set(self._groups))
@@ -320,7 +341,7 @@ class GoodDataState:
 
     def put_user_groups(self, doc: dict[str, Any]) -> None:
         """Replace all groups, as ``PUT /layout/userGroups``; raises ``RequestRejected``."""
-        _check_schema("DeclarativeUserGroups", doc)
+        doc = _check_schema("DeclarativeUserGroups", doc)
         with self._lock:
             groups = self._normalize_groups(doc["userGroups"])
             self._check_groups(groups, user_ids=set(self._users))
@@ -328,7 +349,7 @@ class GoodDataState:
 
     def put_workspace_permissions(self, workspace_id: str, doc: dict[str, Any]) -> None:
         """Replace one workspace's permissions; ``KeyError`` if unknown, ``RequestRejected`` if invalid."""
-        _check_schema("DeclarativeWorkspacePermissions", doc)
+        doc = _check_schema("DeclarativeWorkspacePermissions", doc)
         with self._lock:
             if workspace_id not in self._workspaces:
                 raise KeyError(workspace_id)
@@ -342,7 +363,7 @@ class GoodDataState:
 
     def put_data_source_permissions(self, data_source_id: str, doc: dict[str, Any]) -> None:
         """Replace one data source's permissions; ``KeyError`` if unknown, ``RequestRejected`` if invalid."""
-        _check_schema("DeclarativeDataSourcePermissions", doc)
+        doc = _check_schema("DeclarativeDataSourcePermissions", doc)
         with self._lock:
             if data_source_id not in self._data_source_permissions:
                 raise KeyError(data_source_id)
@@ -352,7 +373,7 @@ class GoodDataState:
 
     def put_organization_permissions(self, grants: list[dict[str, Any]]) -> None:
         """Replace the organization permissions; raises ``RequestRejected``."""
-        _check_schema("DeclarativeOrganizationPermission", grants, as_array=True)
+        grants = _check_schema("DeclarativeOrganizationPermission", grants, as_array=True)
         with self._lock:
             self._check_grant_assignees("organization", list(grants))
             self._organization_permissions = _dedupe(grants)
@@ -666,7 +687,9 @@ class GoodDataApplication(SandboxApplication):
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         authorization = environ.get("HTTP_AUTHORIZATION", "")
-        if not secrets.compare_digest(authorization.encode(), f"Bearer {self.token}".encode()):
+        token_ok = secrets.compare_digest(authorization.encode(), f"Bearer {self.token}".encode())
+        # A deleted user loses its API tokens: once the token's user is gone, the token no longer works.
+        if not token_ok or not self.state.has_user(self.state.token_user_id):
             request = Request(environ)
             self.counters.record(request.method.upper(), "(unauthorized)", request.path)
             detail = "Authorization header with a valid bearer token is required."
@@ -704,8 +727,14 @@ class GoodDataApplication(SandboxApplication):
 
     @staticmethod
     def _body(request: Request) -> Any:
+        """The JSON request body; 415 when a body comes with a Content-Type that is not JSON."""
+        data = request.get_data(as_text=True)
+        mimetype = request.mimetype or "application/octet-stream"
+        if data and not (mimetype in JSON_MEDIA_TYPES or mimetype.endswith("+json")):
+            content_type = request.headers.get("Content-Type") or "application/octet-stream"
+            raise RequestRejected(415, f"Content-Type '{content_type}' is not supported.")
         try:
-            return json.loads(request.get_data(as_text=True) or "null")
+            return json.loads(data or "null")
         except ValueError as error:
             raise RequestRejected(400, f"Malformed JSON request body: {error}") from error
 
@@ -865,7 +894,7 @@ class GoodDataApplication(SandboxApplication):
         try:
             body = self._body(request)
             schema = kind.patch_schema if request.method == "PATCH" else kind.in_schema
-            _check_schema(schema, body)
+            body = _check_schema(schema, body)
             data = body["data"]
             if entity_id is not None and data["id"] != entity_id:
                 raise RequestRejected(

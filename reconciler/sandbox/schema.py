@@ -3,6 +3,8 @@
 The 2.3 MB description is parsed once per process and validators are cached per schema, so starting a server
 costs nothing after the first one. The published file lags gooddata-api-client 1.78, which also accepts a few
 newer workspace permission names; those are added to the two workspace-permission enums on load.
+``known_properties_only`` drops the properties a request schema does not define, as the real server ignores
+them.
 """
 
 from __future__ import annotations
@@ -72,3 +74,43 @@ def validation_errors(schema_name: str, body: Any, *, as_array: bool = False) ->
         )
         messages.append(f"{location or '(body)'}: {error.message}")
     return messages
+
+
+def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    """Follow ``$ref`` chains to a component schema of the shipped description."""
+    components = openapi_spec()["components"]["schemas"]
+    while "$ref" in schema:
+        schema = components[str(schema["$ref"]).rsplit("/", 1)[-1]]
+    return schema
+
+
+def _single_alternative(schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The one schema of a one-element ``oneOf``/``anyOf`` (the description wraps nullable links so)."""
+    alternatives = schema.get("oneOf") or schema.get("anyOf") or []
+    return _resolve(alternatives[0]) if len(alternatives) == 1 else None
+
+
+def _prune(schema: dict[str, Any], value: Any) -> Any:
+    schema = _resolve(schema)
+    single = _single_alternative(schema)
+    if single is not None:
+        return _prune(single, value)
+    if isinstance(value, list) and "items" in schema:
+        return [_prune(schema["items"], item) for item in value]
+    # Free-form objects, open ones and compositions (none on the sandbox's request bodies) are kept whole.
+    closed = "properties" in schema and schema.get("additionalProperties") in (None, False)
+    if isinstance(value, dict) and closed and not ({"allOf", "oneOf", "anyOf"} & set(schema)):
+        properties = schema["properties"]
+        return {key: _prune(properties[key], item) for key, item in value.items() if key in properties}
+    return copy.deepcopy(value)
+
+
+def known_properties_only(schema_name: str, body: Any, *, as_array: bool = False) -> Any:
+    """A copy of a valid ``body`` without the object properties its component schema does not define.
+
+    The description's request schemas do not say ``additionalProperties: false``, and the real server (Spring
+    with Jackson's defaults) ignores unknown properties: they are neither rejected nor stored. Free-form
+    objects (a schema without ``properties``, such as a setting's ``content``) are kept whole.
+    """
+    ref: dict[str, Any] = {"$ref": f"#/components/schemas/{schema_name}"}
+    return _prune({"type": "array", "items": ref} if as_array else ref, body)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import requests
 from gooddata_api_client.api.user_authorization_api import UserAuthorizationApi
@@ -165,7 +167,8 @@ def test_organization_redirect_like_the_real_server(sandbox: Sandbox) -> None:
 
 
 def test_entity_paging_honours_page_and_size(sandbox: Sandbox) -> None:
-    users = [{"id": f"u{i:03d}", "userGroups": []} for i in range(7)]
+    # The token's user (admin) must stay, or the token stops working.
+    users = [{"id": "admin", "userGroups": []}] + [{"id": f"u{i:03d}", "userGroups": []} for i in range(6)]
     sandbox.gooddata.state.put_users_and_groups({"users": users, "userGroups": []})
     headers = {"Authorization": f"Bearer {sandbox.gooddata.token}"}
     url = sandbox.gooddata.url + "/api/v1/entities/users"
@@ -173,9 +176,9 @@ def test_entity_paging_honours_page_and_size(sandbox: Sandbox) -> None:
         requests.get(url, params={"page": p, "size": 3}, headers=headers, timeout=5).json() for p in range(4)
     ]
     assert [[u["id"] for u in page["data"]] for page in pages] == [
-        ["u000", "u001", "u002"],
-        ["u003", "u004", "u005"],
-        ["u006"],
+        ["admin", "u000", "u001"],
+        ["u002", "u003", "u004"],
+        ["u005"],
         [],
     ]
     assert pages[0]["links"]["next"].endswith("page=1&size=3")
@@ -183,7 +186,7 @@ def test_entity_paging_honours_page_and_size(sandbox: Sandbox) -> None:
 
 
 def test_workspace_listing_pages_past_500(sdk: GoodDataSdk) -> None:
-    layout = {"workspaces": [{"id": "root", "name": "Root"}]}
+    layout: dict[str, Any] = {"users": [{"id": "admin"}], "workspaces": [{"id": "root", "name": "Root"}]}
     layout["workspaces"] += [{"id": f"w{i:04d}", "name": f"W {i}", "parent": "root"} for i in range(1200)]
     with Sandbox.start(gooddata_seed=GoodDataSeed.from_layout(layout)) as running:
         big = GoodDataSdk.create(running.gooddata.url, running.gooddata.token)
@@ -199,7 +202,8 @@ def test_connections_stay_open_between_requests(sandbox: Sandbox) -> None:
 
     connection = http.client.HTTPConnection("127.0.0.1", sandbox.gooddata.port, timeout=5)
     headers = {"Authorization": f"Bearer {sandbox.gooddata.token}"}
-    connection.request("PUT", "/api/v1/layout/organization/permissions", body=b"[]", headers=headers)
+    put_headers = {**headers, "Content-Type": "application/json"}
+    connection.request("PUT", "/api/v1/layout/organization/permissions", body=b"[]", headers=put_headers)
     assert connection.getresponse().read() == b""
     first_socket = connection.sock
     connection.request("GET", "/api/v1/layout/organization/permissions", headers=headers)

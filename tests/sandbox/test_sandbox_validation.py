@@ -251,3 +251,99 @@ def test_seed_from_yaml_file(tmp_path: Any) -> None:
     ]
     assert snapshot["workspacePermissions"]["child"]["permissions"] == [_grant("VIEW", "admin")]
     assert snapshot["dataSourcePermissions"] == {"warehouse": {"permissions": [_grant("USE", "admin")]}}
+
+
+def test_token_stops_working_once_its_user_is_deleted(sandbox: Sandbox) -> None:
+    assert _call(sandbox, "GET", "/api/v1/profile").json()["userId"] == "admin"
+    # The write itself is accepted: it is the token's user that goes, and a deleted user loses its tokens.
+    assert _call(sandbox, "PUT", "/api/v1/layout/users", {"users": []}).status_code == 204
+    assert not sandbox.gooddata.state.has_user("admin")
+    for path in ("/api/v1/profile", "/api/v1/layout/users", "/api/v1/entities/workspaces"):
+        response = _call(sandbox, "GET", path)
+        assert response.status_code == 401, path
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert (response.json()["title"], response.json()["status"]) == ("Unauthorized", 401)
+    # A token whose user is back (same id) works again: the sandbox has one token, bound to that user id.
+    sandbox.gooddata.state.put_users({"users": [_user("admin")]})
+    assert _call(sandbox, "GET", "/api/v1/profile").status_code == 200
+
+
+def test_deleting_the_token_user_entity_also_revokes_the_token(sandbox: Sandbox) -> None:
+    assert _call(sandbox, "DELETE", "/api/v1/entities/users/admin").status_code == 204
+    assert _call(sandbox, "GET", "/api/v1/entities/users/admin").status_code == 401
+
+
+def test_seed_without_the_token_user_is_refused() -> None:
+    with pytest.raises(ValueError, match="'robot'"):
+        GoodDataState(GoodDataSeed.from_layout({"users": [{"id": "admin"}], "tokenUserId": "robot"}))
+
+
+def test_unknown_properties_are_ignored_not_stored(sandbox: Sandbox) -> None:
+    setting = {"id": "tz", "type": "TIMEZONE", "content": {"value": "Europe/Prague", "free": {"form": 1}}}
+    doc = {
+        "users": [
+            _user("admin", bogus={"nested": True}, settings=[{**setting, "junk": 1}]),
+            {**_user("jane"), "userGroups": [{"id": "adminGroup", "type": "userGroup", "extra": "x"}]},
+        ],
+        "alsoBogus": [1, 2],
+    }
+    assert _call(sandbox, "PUT", "/api/v1/layout/users", doc).status_code == 204
+    users = _call(sandbox, "GET", "/api/v1/layout/users").json()["users"]
+    assert users == [
+        {
+            "id": "admin",
+            "permissions": [],
+            "settings": [setting],  # a setting's content is a free-form object: kept whole
+            "userGroups": [{"id": "adminGroup", "type": "userGroup"}],
+        },
+        {
+            "id": "jane",
+            "permissions": [],
+            "settings": [],
+            "userGroups": [{"id": "adminGroup", "type": "userGroup"}],
+        },
+    ]
+    # Accepted, not rejected: the schemas do not forbid additional properties.
+    grants = [{**_grant("MANAGE", "adminGroup", "userGroup"), "why": "audit"}]
+    grants[0]["assignee"]["name"] = "Admins"
+    assert _call(sandbox, "PUT", "/api/v1/layout/organization/permissions", grants).status_code == 204
+    stored = _call(sandbox, "GET", "/api/v1/layout/organization/permissions").json()
+    assert stored == [_grant("MANAGE", "adminGroup", "userGroup")]
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "application/xml", None],
+    ids=["text", "form", "xml", "missing"],
+)
+def test_body_with_a_non_json_content_type_gets_415_and_nothing_stored(
+    sandbox: Sandbox, content_type: str | None
+) -> None:
+    before = sandbox.gooddata.state.snapshot()
+    headers = {"Authorization": f"Bearer {sandbox.gooddata.token}"}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    # requests sends no Content-Type for raw bytes unless told, which is the "missing" case.
+    response = requests.put(
+        sandbox.gooddata.url + "/api/v1/layout/organization/permissions",
+        data=b"[]",
+        headers=headers,
+        timeout=5,
+    )
+    assert response.status_code == 415
+    assert response.headers["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert set(problem) == {"title", "status", "detail", "traceId"}
+    assert (problem["title"], problem["status"]) == ("Unsupported Media Type", 415)
+    assert f"'{content_type or 'application/octet-stream'}'" in problem["detail"]
+    assert problem["traceId"] == response.headers["X-GDC-TRACE-ID"]
+    assert sandbox.gooddata.state.snapshot() == before
+    assert sandbox.gooddata.counters.writes() == 0
+
+
+def test_json_content_types_with_parameters_or_suffix_are_accepted(sandbox: Sandbox) -> None:
+    url = sandbox.gooddata.url + "/api/v1/layout/organization/permissions"
+    for content_type in ("application/json; charset=utf-8", "application/vnd.gooddata.api+json"):
+        headers = {"Authorization": f"Bearer {sandbox.gooddata.token}", "Content-Type": content_type}
+        assert requests.put(url, data=b"[]", headers=headers, timeout=5).status_code == 204, content_type
+    assert sandbox.gooddata.state.organization_permissions() == []
