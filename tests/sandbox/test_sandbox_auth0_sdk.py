@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -24,10 +26,36 @@ def _management(sandbox: Sandbox) -> Auth0:
     return Auth0(base_url=sandbox.auth0.url + "/api/v2", token=token["access_token"], max_retries=0)
 
 
+AUTH0_REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "auth0.md"
+
+
 @pytest.fixture
 def big_tenant() -> Iterator[Sandbox]:
     with Sandbox.start(auth0_seed=Auth0Seed.generate(users=1500, roles=4, seed=7)) as running:
         yield running
+
+
+@pytest.fixture
+def one_role_tenant() -> Iterator[Sandbox]:
+    """1,500 users who all hold the one role the tenant has."""
+    with Sandbox.start(auth0_seed=Auth0Seed.generate(users=1500, roles=1, seed=11)) as running:
+        yield running
+
+
+@pytest.fixture
+def export_tenant() -> Iterator[Sandbox]:
+    """2,500 users: well past the 1,000 records offset paging can reach."""
+    with Sandbox.start(auth0_seed=Auth0Seed.generate(users=2500, roles=5, seed=5)) as running:
+        yield running
+
+
+def _reference_paging_cap_body() -> dict[str, object]:
+    """The 1000-record cap error body as the Auth0 reference notes give it."""
+    text = AUTH0_REFERENCE.read_text("utf-8")
+    match = re.search(r"`(\{\"statusCode\":400[^`]*\"invalid_paging\"\})`", text)
+    assert match, "the Auth0 reference no longer shows the invalid_paging body"
+    body: dict[str, object] = json.loads(match.group(1))
+    return body
 
 
 def test_token_for_both_audiences_and_listing_the_sample(sandbox: Sandbox) -> None:
@@ -99,8 +127,25 @@ def test_paging_cap_at_1000_records(big_tenant: Sandbox) -> None:
     assert (last_allowed.start, last_allowed.length, last_allowed.total) == (900, 100, 1500)
     with pytest.raises(BadRequestError) as raised:
         management.users.list(page=10, per_page=100, include_totals=True)
-    assert raised.value.body["errorCode"] == "invalid_paging"
-    assert raised.value.body["message"].startswith("You can only page through the first 1000 records.")
+    assert raised.value.status_code == 400
+    assert raised.value.body == {
+        "statusCode": 400,
+        "error": "Bad Request",
+        "message": (
+            "You can only page through the first 1000 records. "
+            "See https://auth0.com/docs/users/search/v3/view-search-results-by-page#limitation"
+        ),
+        "errorCode": "invalid_paging",
+    }
+    # The reference notes elide the message after its first sentence ("... records. ..."); all else is exact.
+    reference = _reference_paging_cap_body()
+    assert set(raised.value.body) == set(reference)
+    assert {k: v for k, v in raised.value.body.items() if k != "message"} == {
+        k: v for k, v in reference.items() if k != "message"
+    }
+    reference_message = str(reference["message"])
+    assert reference_message.endswith(" ...")
+    assert raised.value.body["message"].startswith(reference_message.removesuffix("..."))
     with pytest.raises(BadRequestError):
         management.users.list(page=0, per_page=101, include_totals=True)
 
@@ -114,8 +159,27 @@ def test_role_members_have_no_cap(big_tenant: Sandbox) -> None:
     assert total == expected > 1500
 
 
-def test_users_export_job(big_tenant: Sandbox) -> None:
-    management = _management(big_tenant)
+def test_one_role_with_1500_members_read_by_checkpoint(one_role_tenant: Sandbox) -> None:
+    state = one_role_tenant.auth0.state
+    [role] = state.roles()
+    assert state.role_member_count(role["id"]) == 1500  # every generated user holds the only role
+    management = _management(one_role_tenant)
+    members: list[str] = []
+    checkpoint: str | None = None
+    while True:
+        page = management.roles.users.list(role["id"], take=100, from_=checkpoint)
+        members += [member.user_id for member in page.items or [] if member.user_id]
+        checkpoint = page.response.next
+        if not checkpoint:
+            break
+    assert len(members) == len(set(members)) == 1500
+    assert set(members) == {u["user_id"] for u in state.users()}
+    path = f"/api/v2/roles/{role['id']}/users"
+    assert one_role_tenant.auth0.counters.count("GET", path) == 15
+
+
+def test_users_export_job_reads_2500_users(export_tenant: Sandbox) -> None:
+    management = _management(export_tenant)
     job = management.jobs.users_exports.create(
         format="json", fields=[{"name": "user_id"}, {"name": "email", "export_as": "mail"}]
     )
@@ -123,11 +187,35 @@ def test_users_export_job(big_tenant: Sandbox) -> None:
     assert management.jobs.get(job.id).status == "pending"
     done = management.jobs.get(job.id)
     assert done.status == "completed" and done.location is not None
-    lines = gzip.decompress(requests.get(done.location, timeout=5).content).decode().splitlines()
-    records = [json.loads(line) for line in lines]
-    assert len(records) == 1500
-    assert set(records[0]) == {"user_id", "mail"}
-    assert records[0]["user_id"] == big_tenant.auth0.state.users()[0]["user_id"]
+    download = requests.get(done.location, timeout=5)
+    assert download.headers["Content-Type"] == "application/gzip"
+    records = [json.loads(line) for line in gzip.decompress(download.content).decode().splitlines()]
+    users = export_tenant.auth0.state.users()
+    assert len(records) == len(users) == 2500
+    assert all(set(record) == {"user_id", "mail"} for record in records)
+    assert [(r["user_id"], r["mail"]) for r in records] == [(u["user_id"], u["email"]) for u in users]
+
+
+def test_a_429_is_absorbed_by_the_sdk_retry_at_its_defaults(sandbox: Sandbox) -> None:
+    host = sandbox.auth0.url.split("://", 1)[1]
+    token = GetToken(
+        host, sandbox.auth0.client_id, client_secret=sandbox.auth0.client_secret, protocol="http"
+    ).client_credentials(f"{sandbox.auth0.url}/api/v2/")["access_token"]
+    management = Auth0(base_url=sandbox.auth0.url + "/api/v2", token=token)  # default max_retries
+    sandbox.auth0.counters.reset()
+    sandbox.auth0.faults.add_script("GET", r"^/api/v2/roles$", "429")
+    # One page (the pager's own next-page request would add a third answer): the 429, then its retry.
+    roles = management.roles.list(include_totals=True, per_page=50).items or []
+    assert [r.name for r in roles] == [r["name"] for r in Auth0Seed.default().roles]
+    counters = sandbox.auth0.counters
+    assert counters.faults_injected() == 1
+    assert counters.by_endpoint()["GET /api/v2/roles"] == 2
+    [throttled] = counters.answers(status=429)
+    assert throttled.path == "/api/v2/roles"
+    assert int(throttled.headers["Retry-After"]) >= 1
+    assert int(throttled.headers["x-ratelimit-reset"]) > 1_600_000_000
+    assert throttled.headers["x-ratelimit-remaining"] == "0"
+    assert [a.status for a in counters.answers()] == [429, 200]
 
 
 def test_rate_limit_headers_on_every_answer(sandbox: Sandbox) -> None:

@@ -211,3 +211,20 @@ def test_connections_stay_open_between_requests(sandbox: Sandbox) -> None:
     assert (response.status, response.read()) == (200, b"[]")
     assert first_socket is not None and connection.sock is first_socket
     connection.close()
+
+
+def test_a_429_is_absorbed_by_the_sdk_retry_at_its_defaults(sandbox: Sandbox) -> None:
+    sdk = GoodDataSdk.create(sandbox.gooddata.url, sandbox.gooddata.token)  # default retry policy
+    sandbox.gooddata.faults.add_script("GET", r"^/api/v1/layout/usersAndUserGroups$", "429")
+    layout = sdk.catalog_user.get_declarative_users_user_groups()
+    assert [u.id for u in layout.users] == ["admin"]
+    assert [g.id for g in layout.user_groups] == ["adminGroup"]
+    counters = sandbox.gooddata.counters
+    assert counters.faults_injected() == 1
+    assert counters.by_endpoint()["GET /api/v1/layout/usersAndUserGroups"] == 2
+    [throttled] = counters.answers(status=429)
+    assert throttled.path == "/api/v1/layout/usersAndUserGroups"
+    assert int(throttled.headers["Retry-After"]) >= 1
+    assert int(throttled.headers["x-ratelimit-reset"]) > 1_600_000_000
+    assert throttled.headers["Content-Type"] == "application/problem+json"
+    assert [a.status for a in counters.answers()] == [429, 200]
