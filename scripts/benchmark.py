@@ -5,6 +5,11 @@ Runs the production code paths (auth0-python and gooddata-sdk over HTTP) against
     .venv/bin/python scripts/benchmark.py                 # 1,000 and 10,000 users
     .venv/bin/python scripts/benchmark.py --users 50000   # one size
 
+First it measures the sandbox itself: how long ``Sandbox.start()`` takes until both servers answer (the
+first start in a process also parses the OpenAPI description), and the median latency of a GET over a
+kept-alive connection (a ``requests.Session``) and over a new connection each time. A server without
+``TCP_NODELAY`` would show about 40 ms for the kept-alive GET instead of about a millisecond.
+
 For each size it plans and applies a first load (everyone created), then changes 1% of the users in
 Auth0 (role changes and departures) and plans and applies again, then plans once more (no changes).
 Figures are printed as a table; nothing is asserted. The sandbox servers run in the same process, so
@@ -16,11 +21,14 @@ from __future__ import annotations
 import argparse
 import random
 import resource
+import statistics
 import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
+
+import requests
 
 from reconciler.desired_state.loader import DEFAULT_CONFIG_PATH, load_desired_state
 from reconciler.engine import PlanContext, apply_plan, make_plan
@@ -129,6 +137,82 @@ def run_size(users: int, state: DesiredState) -> list[Measure]:
     return measures
 
 
+@dataclass
+class SandboxFigures:
+    """How fast the sandbox starts and answers, in milliseconds."""
+
+    cold_start_ms: float
+    warm_start_ms: float
+    keep_alive_get_ms: float
+    new_connection_get_ms: float
+    requests_timed: int
+
+
+def _start_until_ready() -> tuple[Sandbox, float]:
+    """Start a sandbox and wait until both servers have answered one request; the milliseconds it took."""
+    started = time.perf_counter()
+    sandbox = Sandbox.start()
+    headers = {"Authorization": f"Bearer {sandbox.gooddata.token}"}
+    if requests.get(sandbox.gooddata.url + "/api/v1/profile", headers=headers, timeout=10).status_code != 200:
+        raise SystemExit("the GoodData sandbox did not answer its profile")
+    if requests.get(sandbox.auth0.url + "/api/v2/roles", timeout=10).status_code != 401:
+        raise SystemExit("the Auth0 sandbox did not answer")
+    return sandbox, (time.perf_counter() - started) * 1000
+
+
+def _median_get_ms(get: Callable[[], requests.Response], times: int) -> float:
+    durations = []
+    for _ in range(times):
+        started = time.perf_counter()
+        response = get()
+        durations.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"GET answered {response.status_code}")
+    return statistics.median(durations)
+
+
+def measure_sandbox(requests_timed: int = 50, warm_starts: int = 5) -> SandboxFigures:
+    """Start times (first and median later start) and median GET latency of ``/api/v1/profile``."""
+    sandbox, cold = _start_until_ready()
+    sandbox.stop()
+    warm_times = []
+    for _ in range(warm_starts):
+        sandbox, warm = _start_until_ready()
+        sandbox.stop()
+        warm_times.append(warm)
+    with Sandbox.start() as sandbox:
+        url = sandbox.gooddata.url + "/api/v1/profile"
+        headers = {"Authorization": f"Bearer {sandbox.gooddata.token}"}
+        with requests.Session() as session:
+            session.headers.update(headers)
+            session.get(url, timeout=10)  # opens the connection the timed GETs reuse
+            keep_alive = _median_get_ms(lambda: session.get(url, timeout=10), requests_timed)
+        fresh = _median_get_ms(
+            lambda: requests.get(url, headers={**headers, "Connection": "close"}, timeout=10), requests_timed
+        )
+    return SandboxFigures(cold, statistics.median(warm_times), keep_alive, fresh, requests_timed)
+
+
+def print_sandbox_figures(figures: SandboxFigures) -> None:
+    """The sandbox's own figures, before the reconciler's table."""
+    rows = [
+        ("start until both servers answer, first in process", f"{figures.cold_start_ms:.1f} ms"),
+        ("start until both servers answer, later (median)", f"{figures.warm_start_ms:.1f} ms"),
+        (
+            f"GET /api/v1/profile, kept-alive Session (median of {figures.requests_timed})",
+            f"{figures.keep_alive_get_ms:.2f} ms",
+        ),
+        (
+            f"GET /api/v1/profile, new connection (median of {figures.requests_timed})",
+            f"{figures.new_connection_get_ms:.2f} ms",
+        ),
+    ]
+    print("sandbox (servers in this process)")
+    for label, value in rows:
+        print(f"  {label:<56} {value:>10}")
+    print()
+
+
 def main() -> None:
     """Parse arguments, run each size, print the table."""
     parser = argparse.ArgumentParser(
@@ -141,6 +225,7 @@ def main() -> None:
     global TRACE_MEMORY
     TRACE_MEMORY = args.memory
     state = load_desired_state(args.config)
+    print_sandbox_figures(measure_sandbox())
     header = (
         f"{'users':>7}  {'phase':<38} {'seconds':>8} {'heap MiB':>9} "
         f"{'auth0 req':>9} {'gd req':>7} {'changes':>8}"
