@@ -137,7 +137,8 @@ def workflow(name: str) -> dict[Any, Any]:
 
 
 def triggers(loaded: dict[Any, Any]) -> dict[str, Any]:
-    on: dict[str, Any] = loaded.get("on", loaded.get(True))  # PyYAML reads the key `on` as True
+    on = loaded["on"] if "on" in loaded else loaded[True]  # PyYAML reads the key `on` as True
+    assert isinstance(on, dict)
     return on
 
 
