@@ -163,7 +163,7 @@ def compute_plan(
         raise InputError(merge.errors)
 
     desired_doc = {"users": list(desired_users.values()), "userGroups": list(desired_groups.values())}
-    writes, replaced = order_writes(live, desired_doc, grant_docs, gone)
+    writes, replaced = order_writes(live, desired_doc, grant_docs, gone, frozenset(stripped_users))
     config_sum = state.checksum
     idp_sum = identity_checksum(idp)
     meta: dict[str, Any] = {
@@ -769,13 +769,19 @@ def _plan_grants(
             )
         return frozenset(g for g in managed.grants if g.assignee_id not in dropped) | kept_protected
 
-    for workspace_id, spec in sorted(state.workspaces.items()):
+    # Objects the file does not list are read only when they grant something to a principal the plan
+    # removes or strips; their grants stay as they are, but for that principal's.
+    unlisted_workspaces = sorted(set(live.workspace_permissions) - set(state.workspaces))
+    for workspace_id in sorted(state.workspaces) + unlisted_workspaces:
         if workspace_id not in live.workspaces:
             continue
+        spec = state.workspaces.get(workspace_id)
         live_doc = live.workspace_permissions.get(workspace_id, {})
         path = f"permissions.workspaces.{workspace_id}"
-        plain = resolve(spec.permissions, live_doc.get("permissions"), path)
-        hierarchy = resolve(spec.hierarchy_permissions, live_doc.get("hierarchyPermissions"), path)
+        plain = resolve(spec.permissions if spec else None, live_doc.get("permissions"), path)
+        hierarchy = resolve(
+            spec.hierarchy_permissions if spec else None, live_doc.get("hierarchyPermissions"), path
+        )
         changes += _grant_changes("workspace", workspace_id, grants_of(live_doc.get("permissions")), plain)
         changes += _grant_changes(
             "workspace",
@@ -788,12 +794,13 @@ def _plan_grants(
             "permissions": wire_grants(plain),
             "hierarchyPermissions": wire_grants(hierarchy),
         }
-    for data_source_id, ds_spec in sorted(state.data_sources.items()):
+    for data_source_id in sorted(set(state.data_sources) | set(live.data_source_permissions)):
         if data_source_id in live.missing_data_sources or data_source_id not in live.data_source_permissions:
             continue
+        ds_spec = state.data_sources.get(data_source_id)
         live_doc = live.data_source_permissions[data_source_id]
         path = f"permissions.data_sources.{data_source_id}"
-        grants = resolve(ds_spec.permissions, live_doc.get("permissions"), path)
+        grants = resolve(ds_spec.permissions if ds_spec else None, live_doc.get("permissions"), path)
         changes += _grant_changes(
             "data_source", data_source_id, grants_of(live_doc.get("permissions")), grants
         )

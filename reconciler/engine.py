@@ -6,6 +6,7 @@ Protocols, so it can be driven by the CLI and by tests with any implementation o
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -19,6 +20,7 @@ from reconciler.canonical import canonical_users_and_groups
 from reconciler.diff import compute_plan, protected_principals
 from reconciler.identity import IdentityProvider
 from reconciler.model import (
+    AssigneeType,
     DesiredState,
     Document,
     DocumentKind,
@@ -48,6 +50,10 @@ class GoodDataPort(Protocol):
 
     def read_document(self, kind: DocumentKind, target: str) -> Any:
         """Read one declarative document as raw wire-format JSON."""
+        ...
+
+    def granted_objects(self, assignee_type: AssigneeType, assignee_id: str) -> tuple[list[str], list[str]]:
+        """The workspace ids and data source ids that grant something to this principal directly."""
         ...
 
     def write(self, document: Document) -> None:
@@ -96,23 +102,76 @@ def make_plan(
         f"({gooddata.requests - before} requests, {gd_seconds:.2f} s)"
     )
     started = time.perf_counter()
-    plan = compute_plan(
-        state,
-        snapshot,
-        live,
-        metadata={
-            "config": state.source,
-            "identity_provider": snapshot.provider,
-            "organization_id": live.organization_id,
-            "identity_requests": snapshot.requests,
-            "gooddata_read_requests": gooddata.requests - before,
-        },
-    )
+
+    def planned(live: LiveOrganization) -> Plan:
+        return compute_plan(
+            state,
+            snapshot,
+            live,
+            metadata={
+                "config": state.source,
+                "identity_provider": snapshot.provider,
+                "organization_id": live.organization_id,
+                "identity_requests": snapshot.requests,
+                "gooddata_read_requests": gooddata.requests - before,
+            },
+        )
+
+    plan = planned(live)
+    with_unlisted = _with_unlisted_grants(plan, live, gooddata, progress)
+    if with_unlisted is not live:
+        live = with_unlisted
+        plan = planned(live)
     plan = with_guards(
         plan, state=state, idp=snapshot, live=live, protected=protected_principals(state, live)
     )
     progress(f"Planned in {time.perf_counter() - started:.2f} s.")
     return PlanContext(plan, state, snapshot, live)
+
+
+def _with_unlisted_grants(
+    plan: Plan, live: LiveOrganization, gooddata: GoodDataPort, progress: Progress
+) -> LiveOrganization:
+    """``live`` plus the permissions of the workspaces and data sources the file does not list that
+    grant something to a user or group the plan removes or strips (``live`` itself when there are none).
+
+    Their grants then go in the plan like any other: shown, counted by the guards, backed up, and
+    revoked before the principal goes.
+    """
+    leaving: list[tuple[AssigneeType, str]] = [
+        ("user", c.user_id) for c in plan.user_changes if c.action == "delete" or c.stripped
+    ]
+    leaving += [("userGroup", c.group_id) for c in plan.group_changes if c.action == "delete"]
+    if not leaving:
+        return live
+    workspaces: set[str] = set()
+    data_sources: set[str] = set()
+    for assignee_type, assignee_id in leaving:
+        granting_workspaces, granting_data_sources = gooddata.granted_objects(assignee_type, assignee_id)
+        workspaces.update(w for w in granting_workspaces if w not in live.workspace_permissions)
+        data_sources.update(d for d in granting_data_sources if d not in live.data_source_permissions)
+    if not workspaces and not data_sources:
+        return live
+    progress(
+        f"  {len(leaving)} leaving users and groups hold grants on {len(workspaces)} workspaces and "
+        f"{len(data_sources)} data sources the file does not list; reading those too"
+    )
+    workspace_docs = dict(live.workspace_permissions)
+    for workspace_id in sorted(workspaces):
+        doc = gooddata.read_document("workspace_permissions", workspace_id)
+        if isinstance(doc, dict):  # None: the workspace went away since
+            workspace_docs[workspace_id] = {
+                "permissions": doc.get("permissions") or [],
+                "hierarchyPermissions": doc.get("hierarchyPermissions") or [],
+            }
+    data_source_docs = dict(live.data_source_permissions)
+    for data_source_id in sorted(data_sources):
+        doc = gooddata.read_document("data_source_permissions", data_source_id)
+        if isinstance(doc, dict):
+            data_source_docs[data_source_id] = {"permissions": doc.get("permissions") or []}
+    return dataclasses.replace(
+        live, workspace_permissions=workspace_docs, data_source_permissions=data_source_docs
+    )
 
 
 class StaleSavedPlanError(ReconcilerError):

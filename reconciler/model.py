@@ -308,7 +308,8 @@ class LiveOrganization:
 
     ``users_and_groups`` is the body of ``GET /api/v1/layout/usersAndUserGroups``.
     ``workspace_permissions`` and ``data_source_permissions`` hold the bodies of the
-    ``.../permissions`` layouts for the objects the desired state names and that exist;
+    ``.../permissions`` layouts for the objects the desired state names and that exist, and of the
+    objects it does not name that grant something to a user or group the plan removes or strips;
     ``organization_permissions`` is the bare list, or ``None`` when not read (not managed).
     """
 

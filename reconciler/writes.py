@@ -26,14 +26,20 @@ class GrantDocs:
 
 
 def order_writes(
-    live: LiveOrganization, desired_doc: JsonDict, grant_docs: GrantDocs, gone: frozenset[str]
+    live: LiveOrganization,
+    desired_doc: JsonDict,
+    grant_docs: GrantDocs,
+    gone: frozenset[str],
+    stripped: frozenset[str] = frozenset(),
 ) -> tuple[list[Document], dict[tuple[str, str], Any]]:
     """Only documents whose content changes, in a safe order.
 
     Users and groups are written before the grants that name them, and grants are revoked
-    before the principals they name are deleted. Only when one plan needs both (grants naming a
-    principal it creates, and live grants naming one it deletes) is the users document written
-    twice: first without the deletions, then — after the grants — with them.
+    before the principals they name are deleted (``gone``) or lose their groups (``stripped``), so
+    that a run stopped in between leaves the departure visible to the next plan. Only when one plan
+    needs both (grants naming a principal it creates, and live grants naming one it takes away) is
+    the users document written twice: first without the departures, then — after the grants — with
+    them.
     """
     replaced: dict[tuple[str, str], Any] = {}
     grant_writes: list[Document] = []
@@ -63,13 +69,16 @@ def order_writes(
         return grant_writes, replaced
     replaced[("users_and_groups", "")] = live.users_and_groups
     final_write = Document("users_and_groups", "", final)
-    revoke_first = bool(gone) and any(_names_any(d.body, gone) for d in _live_grant_docs(live, grant_writes))
+    leaving = gone | stripped
+    revoke_first = bool(leaving) and any(
+        _names_any(d.body, leaving) for d in _live_grant_docs(live, grant_writes)
+    )
     if not revoke_first:
         return [final_write, *grant_writes], replaced
     created = _principal_ids(final) - _principal_ids(live.users_and_groups)
     if not any(_names_any(d.body, created) for d in grant_writes):
         return [*grant_writes, final_write], replaced
-    interim = _with_deleted_principals(final, live.users_and_groups, gone)
+    interim = _with_live_principals(final, live.users_and_groups, leaving)
     writes = [Document("users_and_groups", "", interim)] if interim != live_canonical else []
     return [*writes, *grant_writes, final_write], replaced
 
@@ -101,8 +110,10 @@ def _names_any(body: Any, ids: frozenset[str]) -> bool:
     return any(item["assignee"]["id"] in ids for item in items)
 
 
-def _with_deleted_principals(final: JsonDict, live_doc: Mapping[str, Any], gone: frozenset[str]) -> JsonDict:
-    """The final document plus the principals it deletes, as they are live (the interim write)."""
-    users = list(final["users"]) + [u for u in live_doc.get("users", []) if u["id"] in gone]
-    groups = list(final["userGroups"]) + [g for g in live_doc.get("userGroups", []) if g["id"] in gone]
+def _with_live_principals(final: JsonDict, live_doc: Mapping[str, Any], leaving: frozenset[str]) -> JsonDict:
+    """The final document with the principals it deletes or strips as they are live (the interim write)."""
+    users = [u for u in final["users"] if u["id"] not in leaving]
+    users += [u for u in live_doc.get("users", []) if u["id"] in leaving]
+    groups = [g for g in final["userGroups"] if g["id"] not in leaving]
+    groups += [g for g in live_doc.get("userGroups", []) if g["id"] in leaving]
     return canonical_users_and_groups({"users": users, "userGroups": groups})

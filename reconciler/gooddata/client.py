@@ -24,6 +24,7 @@ from typing import Any, ClassVar, TypeVar
 
 import urllib3
 from gooddata_api_client.api.user_authorization_api import UserAuthorizationApi
+from gooddata_api_client.api.user_management_api import UserManagementApi
 from gooddata_api_client.exceptions import ApiException, NotFoundException, OpenApiException
 from gooddata_api_client.model.declarative_data_source_permissions import DeclarativeDataSourcePermissions
 from gooddata_api_client.model.declarative_organization_permission import DeclarativeOrganizationPermission
@@ -35,6 +36,7 @@ from gooddata_sdk.client import GoodDataApiClient, GoodDataApiClientRetryConfig
 
 from reconciler.environment import Variable, checked_url, required_values
 from reconciler.model import (
+    AssigneeType,
     Document,
     DocumentKind,
     GoodDataError,
@@ -211,6 +213,7 @@ class GoodDataClient:
         self._layout = api_client.layout_api
         self._entities = api_client.entities_api
         self._authorization = UserAuthorizationApi(self._generated)
+        self._user_management = UserManagementApi(self._generated)
         self._lock = threading.Lock()
         self._requests = 0
 
@@ -354,6 +357,32 @@ class GoodDataClient:
                 )
             page += 1
         return workspaces
+
+    def granted_objects(self, assignee_type: AssigneeType, assignee_id: str) -> tuple[list[str], list[str]]:
+        """The workspaces and data sources that grant something to this user or group directly.
+
+        One ``GET /api/v1/actions/userManagement/{users|userGroups}/{id}/permissions``; used for the
+        principals a plan removes or strips, so that their grants on objects the file does not list
+        are revoked in the open (and backed up) rather than silently.
+        """
+        if assignee_type == "user":
+            path = f"/api/v1/actions/userManagement/users/{assignee_id}/permissions"
+            send = self._user_management.list_permissions_for_user
+        else:
+            path = f"/api/v1/actions/userManagement/userGroups/{assignee_id}/permissions"
+            send = self._user_management.list_permissions_for_user_group
+        body = self._get_json(path, send, assignee_id)
+        if not isinstance(body, dict) or not all(
+            isinstance(body.get(k), list) for k in ("workspaces", "dataSources")
+        ):
+            raise GoodDataError(f"GET {path} failed: the reply has no workspaces and dataSources lists")
+        workspaces = sorted(
+            {str(item["id"]) for item in body["workspaces"] if isinstance(item, dict) and "id" in item}
+        )
+        data_sources = sorted(
+            {str(item["id"]) for item in body["dataSources"] if isinstance(item, dict) and "id" in item}
+        )
+        return workspaces, data_sources
 
     def read_document(self, kind: DocumentKind, target: str = "") -> Any:
         """One declarative document, raw; ``None`` when its workspace or data source does not exist."""

@@ -302,7 +302,7 @@ def _user_row(change: UserChange, privileged: Collection[str]) -> Row:
     if change.action == "delete":
         details.append((Span("removed from GoodData"),))
     if change.stripped:
-        details.append((Span("stripped: account kept, groups and managed grants dropped"),))
+        details.append((Span("stripped: account kept, groups and grants dropped"),))
     membership = _membership_phrase("groups", change.groups_added, change.groups_removed)
     if membership:
         details.append(membership)

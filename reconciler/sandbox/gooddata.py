@@ -292,6 +292,44 @@ class GoodDataState:
         with self._lock:
             return {"permissions": _sorted_grants(self._data_source_permissions[data_source_id])}
 
+    def direct_permissions(self, assignee_type: str, assignee_id: str) -> dict[str, Any] | None:
+        """``GET /actions/userManagement/{users|userGroups}/{id}/permissions`` without ``includeInherited``:
+        the grants that name the principal itself, per workspace and data source; ``None`` if it does not
+        exist."""
+        with self._lock:
+            known = self._users if assignee_type == "user" else self._groups
+            if assignee_id not in known:
+                return None
+
+            def names(grants: list[dict[str, Any]]) -> list[str]:
+                return sorted(
+                    g["name"]
+                    for g in grants
+                    if g["assignee"]["id"] == assignee_id and g["assignee"]["type"] == assignee_type
+                )
+
+            workspaces = []
+            for workspace_id in sorted(self._workspace_permissions):
+                doc = self._workspace_permissions[workspace_id]
+                plain, hierarchy = names(doc["permissions"]), names(doc["hierarchyPermissions"])
+                if plain or hierarchy:
+                    workspaces.append(
+                        {
+                            "hierarchyPermissions": hierarchy,
+                            "id": workspace_id,
+                            "name": self._workspaces[workspace_id].get("name", workspace_id),
+                            "permissions": plain,
+                        }
+                    )
+            data_sources = []
+            for data_source_id in sorted(self._data_source_permissions):
+                granted = names(self._data_source_permissions[data_source_id])
+                if granted:
+                    data_sources.append(
+                        {"id": data_source_id, "name": data_source_id, "permissions": granted}
+                    )
+            return {"dataSources": data_sources, "workspaces": workspaces}
+
     def organization_permissions(self) -> list[dict[str, Any]]:
         """The ``/layout/organization/permissions`` array."""
         with self._lock:
@@ -681,6 +719,12 @@ class GoodDataApplication(SandboxApplication):
             (f"{entities}/organization", ("GET",), self.organization_redirect),
             (f"{entities}/admin/organizations/{{id}}", ("GET",), self.organization),
             ("/api/v1/profile", ("GET",), self.profile),
+            ("/api/v1/actions/userManagement/users/{id}/permissions", ("GET",), self.permissions_of("user")),
+            (
+                "/api/v1/actions/userManagement/userGroups/{id}/permissions",
+                ("GET",),
+                self.permissions_of("userGroup"),
+            ),
         ]
 
     # ----- cross-cutting -----
@@ -991,6 +1035,17 @@ class GoodDataApplication(SandboxApplication):
             "links": {"self": f"{base}/api/v1/entities/admin/organizations/{self.state.organization_id}"},
         }
         return json_response(body, content_type="application/vnd.gooddata.api+json")
+
+    def permissions_of(self, assignee_type: str) -> Handler:
+        """The handler listing one user's or group's direct workspace and data source grants."""
+
+        def handler(request: Request, args: dict[str, str]) -> Response:
+            body = self.state.direct_permissions(assignee_type, args["id"])
+            if body is None:
+                return not_found_response()
+            return json_response(body)
+
+        return handler
 
     def profile(self, request: Request, args: dict[str, str]) -> Response:
         """``GET /api/v1/profile``: every field the SDK's ``Profile`` model requires."""

@@ -567,6 +567,29 @@ def test_grants_revoked_then_one_users_write_when_the_plan_creates_nothing_they_
     assert {u["id"] for u in plan.writes[1].body["users"]} == {"admin", "new"}
 
 
+def test_unlisted_documents_lose_only_the_leaving_principals_grants_and_go_first() -> None:
+    state = desired(groups=BASE_GROUPS, roles=BASE_ROLES, departed_users="strip", max_removals=5)
+    organization = live(
+        users=[live_user("admin", "adminGroup"), live_user("gone", "viewers", auth_id="auth0|gone")],
+        groups=LIVE_GROUPS,
+        workspaces={"demo": None, "demo_east": "demo"},
+        # demo_east is not listed in the file: read because it grants something to a leaving user
+        workspace_permissions={
+            "demo_east": {
+                "permissions": wire({"user:gone": ["VIEW"], "analysts": ["ANALYZE"]}),
+                "hierarchyPermissions": wire({"user:gone": ["VIEW"]}),
+            }
+        },
+    )
+    plan = compute_plan(state, idp(), organization)
+    assert [(c.target, c.action, c.grant.assignee_id, c.hierarchy) for c in plan.grant_changes] == [
+        ("demo_east", "delete", "gone", False),
+        ("demo_east", "delete", "gone", True),
+    ]
+    assert [w.kind for w in plan.writes] == ["workspace_permissions", "users_and_groups"]
+    assert plan.writes[0].body == {"permissions": wire({"analysts": ["ANALYZE"]}), "hierarchyPermissions": []}
+
+
 def test_single_users_write_when_deletions_have_no_grants() -> None:
     state = desired(groups=BASE_GROUPS, roles=BASE_ROLES, max_removals=5)
     organization = live(

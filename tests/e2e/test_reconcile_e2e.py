@@ -482,3 +482,62 @@ def test_debug_shows_each_retry_without_secrets(harness: Harness) -> None:
         "GET /api/v2/roles: attempt 1 of 6 failed (TooManyRequestsError 429); retrying in 1.00 s"
         in run.stderr
     )
+
+
+def grant_on_demo_east(harness: Harness, user_id: str) -> None:
+    """Someone grants a user VIEW on demo_east, a workspace the example file does not list."""
+    state = harness.sandbox.gooddata.state
+    doc = state.workspace_permissions("demo_east")
+    doc["permissions"].append({"name": "VIEW", "assignee": {"id": user_id, "type": "user"}})
+    state.put_workspace_permissions("demo_east", doc)
+
+
+def demo_east_assignees(harness: Harness) -> set[str]:
+    doc = harness.sandbox.gooddata.state.workspace_permissions("demo_east")
+    return {g["assignee"]["id"] for g in doc["permissions"] + doc["hierarchyPermissions"]}
+
+
+def test_a_leaving_users_grants_on_unlisted_workspaces_are_revoked_in_the_open(harness: Harness) -> None:
+    apply(harness)
+    chloe, analyst = "b6589fc6ab0dc82cf12099d1", "0a57cb53ba59c46fc4b69252"
+    grant_on_demo_east(harness, chloe)
+    grant_on_demo_east(harness, analyst)
+    grant_on_demo_east(harness, "92cfceb39d57d914ed8b14d0")  # Emma stays, and so does her grant
+    harness.sandbox.auth0.state.remove_user(CHLOE)
+    plan = harness.reconcile("plan")
+    assert "Workspace demo_east grants (1):\n  - VIEW -> user b6589fc6ab0dc82cf12099d1\n" in plan.stdout
+    assert "Documents to write, in order: workspace demo_east permissions, users and groups" in plan.stdout
+    backups = harness.folder / "backups"
+    apply(harness, "--backup-dir", str(backups))
+    assert demo_east_assignees(harness) == {analyst, "92cfceb39d57d914ed8b14d0"}
+    [run] = list(backups.iterdir())
+    assert sorted(p.name for p in run.iterdir()) == [
+        "000-workspace_permissions-demo_east.json",
+        "001-users_and_groups.json",
+    ]
+
+    harness.edit(policy={"departed_users": "strip"})  # strip takes the grant away too, and keeps the account
+    harness.sandbox.auth0.state.remove_user(ANALYST)
+    harness.sandbox.gooddata.counters.reset()
+    apply(harness)
+    assert demo_east_assignees(harness) == {"92cfceb39d57d914ed8b14d0"}
+    assert harness.groups_of(analyst) == []
+    calls = harness.sandbox.gooddata.counters.by_endpoint()
+    assert calls["GET /api/v1/actions/userManagement/users/{id}/permissions"] == 1  # the verify plan: none
+    assert calls["GET /api/v1/layout/workspaces/{id}/permissions"] == 2 * 2 + 1  # two plans; demo_east once
+
+
+def test_a_stopped_strip_converges_because_grants_go_first(harness: Harness) -> None:
+    apply(harness)
+    analyst = "0a57cb53ba59c46fc4b69252"
+    grant_on_demo_east(harness, analyst)
+    harness.edit(policy={"departed_users": "strip"})
+    harness.sandbox.auth0.state.remove_user(ANALYST)
+    harness.sandbox.gooddata.faults.add_script("PUT", r"/layout/usersAndUserGroups$", "500", times=50)
+    stopped = harness.reconcile("apply", "--yes")
+    assert stopped.exit_code == 1 and "Applied: workspace demo_east permissions" in stopped.stderr
+    assert demo_east_assignees(harness) == set() and harness.groups_of(analyst) == ["analysts"]
+    harness.sandbox.gooddata.faults.reset()
+    apply(harness)
+    assert harness.groups_of(analyst) == []
+    assert harness.reconcile("plan", "--detailed-exitcode").exit_code == 0

@@ -287,3 +287,27 @@ def test_a_stall_is_retried_within_the_budget(seeded: Sandbox) -> None:
         seeded.gooddata.faults.release_stalls()
     assert [user["id"] for user in document["users"]] == ["admin"]
     assert client.requests == 2
+
+
+def test_granted_objects_lists_direct_grants_only(fresh: Sandbox) -> None:
+    client = client_for(fresh)
+    client.write(Document("users_and_groups", "", copy.deepcopy(RICH_USERS_AND_GROUPS)))
+    client.write(Document("workspace_permissions", "demo_east", copy.deepcopy(WORKSPACE_PERMISSIONS)))
+    client.write(
+        Document(
+            "data_source_permissions",
+            "demo-ds",
+            {"permissions": [{"name": "USE", "assignee": {"id": "jane.doe", "type": "user"}}]},
+        )
+    )
+    fresh.gooddata.counters.reset()
+    assert client.granted_objects("user", "jane.doe") == (["demo_east"], ["demo-ds"])
+    assert client.granted_objects("userGroup", "analysts") == (["demo_east"], [])
+    # admin is in adminGroup, which holds MANAGE on demo_east: inherited, so not listed
+    assert client.granted_objects("user", "admin") == ([], [])
+    assert fresh.gooddata.counters.count() == 3
+    with pytest.raises(GoodDataError) as caught:
+        client.granted_objects("user", "nobody")
+    assert str(caught.value).startswith(
+        "GET /api/v1/actions/userManagement/users/nobody/permissions failed: 404"
+    )

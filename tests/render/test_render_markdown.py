@@ -87,7 +87,7 @@ def test_every_change_kind_is_shown() -> None:
         "- ✏️ user bob (authId auth0\\|bob1, email bob@acme-analytics.com): groups +viewers -editors; "
         "email: bob.old@acme-analytics.com -> bob@acme-analytics.com; reason: role change",
         "- ✏️ user dan (authId auth0\\|dan1, email dan@acme-analytics.com): "
-        "stripped: account kept, groups and managed grants",
+        "stripped: account kept, groups and grants dropped",
         "- ➖ user carl (authId auth0\\|carl1, email carl@acme-analytics.com): removed from GoodData;",
         '- ➕ group analysts "Analysts": parents +all; reason: new in desired state',
         '- ✏️ group editors "Editors": parents -legacy; name: Old editors -> Editors; reason: name changed',

@@ -18,7 +18,7 @@ def test_every_change_kind_on_its_own_line() -> None:
         "  ~ user bob (authId auth0|bob1, email bob@acme-analytics.com): groups +viewers -editors; "
         "email: bob.old@acme-analytics.com -> bob@acme-analytics.com; reason: role change",
         "  ~ user dan (authId auth0|dan1, email dan@acme-analytics.com): "
-        "stripped: account kept, groups and managed grants dropped; groups -analysts; "
+        "stripped: account kept, groups and grants dropped; groups -analysts; "
         "reason: departed from auth0",
         "  - user carl (authId auth0|carl1, email carl@acme-analytics.com): removed from GoodData; "
         "reason: departed from auth0",

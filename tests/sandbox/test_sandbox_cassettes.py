@@ -61,7 +61,14 @@ REPLAYED = [
     "workspaces/demo_update_workspace_invalid.yaml",
 ]
 
-_ACTIONS = "calls /api/v1/actions/ endpoints, which the sandbox does not serve"
+# Reads of one principal's direct grants: the recording is the only request, so the sandbox is seeded with
+# exactly the grants its answer lists (plus the token's user) rather than with the shared organization.
+REPLAYED_WITH_THEIR_OWN_SEED = {
+    "users/test_get_user_permissions.yaml": ("user", "demo2"),
+    "users/test_get_user_group_permissions.yaml": ("userGroup", "demoGroup"),
+}
+
+_ACTIONS = "calls /api/v1/actions/ endpoints that the sandbox does not serve"
 LEFT_OUT = {
     "permissions/list_available_assignees.yaml": f"dashboard assignees: {_ACTIONS}",
     "permissions/list_dashboard_permissions.yaml": f"dashboard permissions: {_ACTIONS}",
@@ -75,8 +82,6 @@ LEFT_OUT = {
     "users/test_api_tokens.yaml": "API tokens (/entities/users/{id}/apiTokens) are not served by the sandbox",
     "users/test_assign_permissions_bulk.yaml": f"user management permissions: {_ACTIONS}",
     "users/test_revoke_permissions_bulk.yaml": f"user management permissions: {_ACTIONS}",
-    "users/test_get_user_permissions.yaml": f"user management permissions: {_ACTIONS}",
-    "users/test_get_user_group_permissions.yaml": f"user management permissions: {_ACTIONS}",
     "users/test_manage_user_permissions.yaml": f"user management permissions: {_ACTIONS}",
     "users/test_manage_user_group_permissions.yaml": f"user management permissions: {_ACTIONS}",
     "workspaces/demo_get_declarative_user_data_filters.yaml": (
@@ -151,7 +156,8 @@ def test_every_cassette_is_replayed_or_left_out_with_a_reason() -> None:
     on_disk = {str(path.relative_to(CASSETTES)) for path in CASSETTES.rglob("*.yaml")}
     assert len(REPLAYED) == len(set(REPLAYED))
     assert not set(REPLAYED) & set(LEFT_OUT)
-    assert set(REPLAYED) | set(LEFT_OUT) == on_disk
+    assert not set(REPLAYED_WITH_THEIR_OWN_SEED) & (set(REPLAYED) | set(LEFT_OUT))
+    assert set(REPLAYED) | set(REPLAYED_WITH_THEIR_OWN_SEED) | set(LEFT_OUT) == on_disk
     assert all(reason.strip() for reason in LEFT_OUT.values())
 
 
@@ -165,9 +171,37 @@ def _recorded_header(recorded: dict[str, Any], name: str) -> str | None:
     return None if values is None else str(values[0])
 
 
-@pytest.mark.parametrize("name", REPLAYED)
-def test_cassette_replay_matches_the_real_server(name: str) -> None:
-    with Sandbox.start(gooddata_seed=recorded_seed()) as running:
+def seed_from_grants(assignee_type: str, assignee_id: str, answer: dict[str, Any]) -> GoodDataSeed:
+    """An organization in which ``assignee_id`` holds exactly the grants a recorded answer lists."""
+    assignee = {"id": assignee_id, "type": assignee_type}
+    users = [{"id": "admin", "userGroups": [{"id": "adminGroup", "type": "userGroup"}]}]
+    groups = [{"id": "adminGroup"}]
+    (users if assignee_type == "user" else groups).append({"id": assignee_id})
+    return GoodDataSeed.from_layout(
+        {
+            "users": users,
+            "userGroups": groups,
+            "workspaces": [{"id": w["id"], "name": w["name"]} for w in answer["workspaces"]],
+            "dataSources": [d["id"] for d in answer["dataSources"]],
+            "workspacePermissions": {
+                w["id"]: {
+                    "permissions": [{"name": n, "assignee": assignee} for n in w["permissions"]],
+                    "hierarchyPermissions": [
+                        {"name": n, "assignee": assignee} for n in w["hierarchyPermissions"]
+                    ],
+                }
+                for w in answer["workspaces"]
+            },
+            "dataSourcePermissions": {
+                d["id"]: {"permissions": [{"name": n, "assignee": assignee} for n in d["permissions"]]}
+                for d in answer["dataSources"]
+            },
+        }
+    )
+
+
+def _replay(name: str, seed: GoodDataSeed) -> None:
+    with Sandbox.start(gooddata_seed=seed) as running:
         base = running.gooddata.url
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {running.gooddata.token}"
@@ -196,3 +230,15 @@ def test_cassette_replay_matches_the_real_server(name: str) -> None:
                 assert response.content == recorded_body.encode(), where
             if recorded["status"]["code"] == 302:
                 assert response.headers["Location"] == recorded["headers"]["Location"][0], where
+
+
+@pytest.mark.parametrize("name", REPLAYED)
+def test_cassette_replay_matches_the_real_server(name: str) -> None:
+    _replay(name, recorded_seed())
+
+
+@pytest.mark.parametrize("name", sorted(REPLAYED_WITH_THEIR_OWN_SEED))
+def test_principal_permissions_replay_matches_the_real_server(name: str) -> None:
+    [interaction] = _interactions(name)
+    assignee_type, assignee_id = REPLAYED_WITH_THEIR_OWN_SEED[name]
+    _replay(name, seed_from_grants(assignee_type, assignee_id, interaction["response"]["body"]["string"]))
