@@ -17,6 +17,8 @@ from .harness import EXAMPLE, adapters, live_facts, planned_facts
 
 FAST = RetryPolicy(attempts=3, base_delay=0.005, max_delay=0.02, timeout=5.0)
 BRITTLE = RetryPolicy(attempts=1, timeout=5.0)  # every fourth run writes without retries: some stop mid-apply
+# reply_lost: the server acts, then the connection drops before the answer (a write applied, its reply lost).
+KINDS = ("500", "503", "429", "drop", "reply_lost")
 ROLE_CHOICES = (["User"], ["Analyst"], ["Analyst", "User"], ["Finance Viewer", "User"], ["Contractor"])
 
 
@@ -50,7 +52,7 @@ def test_fifty_seeded_runs_with_twenty_percent_faults() -> None:
             identity, gooddata = adapters(env, FAST)
             expected = make_plan(state, identity=identity, gooddata=gooddata).plan
             kept = live_facts(sandbox) & planned_facts(expected, sandbox)
-            faults = FaultConfig(error_rate=0.2, seed=seed, error_kinds=("500", "503", "429", "drop"))
+            faults = FaultConfig(error_rate=0.2, seed=seed, error_kinds=KINDS)
             sandbox.gooddata.faults.configure(faults)
             sandbox.auth0.faults.configure(faults)
             try:
