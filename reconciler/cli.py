@@ -141,9 +141,11 @@ class _ReconcileGroup(click.Group):
     ) -> Any:
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.ClickException as error:  # usage errors and bad parameters
+        except click.UsageError as error:  # usage errors and bad parameters, with the usage line
             error.show()
             code = EXIT_ERROR
+        except click.ClickException as error:  # a command's own refusal: the same "error:" line as ours
+            code = _report_error(error.format_message())
         except click.Abort:
             click.echo("Aborted!", err=True)
             code = EXIT_ERROR

@@ -397,11 +397,15 @@ def apply_check(sha: str, plan_path: Path, explicit: str, force: bool) -> None:
     pull: int | None = None
     try:
         if explicit:
-            if not _SHA256.fullmatch(explicit):
+            if not re.fullmatch(r"[0-9a-fA-F]{12,64}", explicit):
                 raise click.ClickException(
-                    "the checksum given by hand is not a 64-character lowercase hex SHA-256"
+                    "the checksum given by hand must be 12 to 64 hex digits, as `reconcile plan` prints it"
                 )
-            reviewed = _Reviewed(explicit, None, "the checksum given by hand")
+            # A prefix of the fresh plan's checksum stands for it, as with `reconcile apply --checksum`.
+            given = explicit.lower()
+            reviewed = _Reviewed(
+                fresh if fresh.startswith(given) else given, None, "the checksum given by hand"
+            )
         else:
             client = _client()
             merged = _merged_pull(client.pulls_for_commit(sha), sha)

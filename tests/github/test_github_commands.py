@@ -457,8 +457,11 @@ def test_apply_check_with_checksum_given_by_hand(github: GitHubEnv, tmp_path: Pa
     other = check("--sha", "e" * 40, "--plan", str(plan), "--explicit", OTHER_CHECKSUM)
     assert other.exit_code == 1 and "the checksum given by hand" in other.stderr
     assert github.state.requests == []
+    short = check("--sha", "e" * 40, "--plan", str(plan), "--explicit", CHECKSUM[:12].upper())
+    assert short.exit_code == 0, short.output  # the 12 digits `reconcile plan` suggests stand for it
+    assert short.stdout.strip() == CHECKSUM
     bad = check("--sha", "e" * 40, "--plan", str(plan), "--explicit", "nope")
-    assert bad.exit_code == 1
+    assert bad.exit_code == 1 and "12 to 64 hex digits" in bad.stderr
 
 
 def test_apply_result_replaces_the_refusal_on_the_pull_request(github: GitHubEnv, tmp_path: Path) -> None:
