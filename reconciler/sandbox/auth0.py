@@ -93,8 +93,8 @@ class Auth0Seed:
     def from_file(cls, path: str | Path) -> Auth0Seed:
         """A seed from a JSON tenant file."""
         data = json.loads(Path(path).read_text("utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: an Auth0 seed must be a JSON object")
+        if not isinstance(data, dict) or not isinstance(data.get("users"), list):
+            raise ValueError(f"{path}: an Auth0 seed must be a JSON object with a users list")
         return cls.from_dict(data)
 
     @classmethod

@@ -205,8 +205,8 @@ class GoodDataSeed:
         """A seed from a YAML or JSON file holding the layout dict."""
         text = Path(path).read_text("utf-8")
         layout = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
-        if not isinstance(layout, dict):
-            raise ValueError(f"{path}: a GoodData seed must be a mapping")
+        if not isinstance(layout, dict) or not isinstance(layout.get("users"), list):
+            raise ValueError(f"{path}: a GoodData seed must be a mapping with a users list")
         return cls.from_layout(layout)
 
 

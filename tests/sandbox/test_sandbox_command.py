@@ -204,3 +204,24 @@ def test_entry_point_is_not_reachable_on_other_addresses(tmp_path: Path) -> None
             socket.create_connection(("127.0.0.1", port), timeout=5).close()
         running.process.send_signal(signal.SIGINT)
         assert running.process.wait(timeout=10) == 0
+
+
+@pytest.mark.parametrize(
+    ("option", "content", "message"),
+    [
+        ("--seed", "not json", "not a usable Auth0 tenant seed (Expecting value: line 1 column 1 (char 0))"),
+        ("--seed", '{"foo": 1}', "not a usable Auth0 tenant seed (an Auth0 seed must be a JSON object"),
+        ("--gooddata-seed", '{"foo": 1}', "not a usable GoodData seed (a GoodData seed must be a mapping"),
+        ("--gooddata-seed", "users: [{id: bob}]\n", "the seed has no user 'admin', the API token's user"),
+    ],
+)
+def test_a_bad_seed_is_one_line_naming_it(tmp_path: Path, option: str, content: str, message: str) -> None:
+    seed = tmp_path / ("seed.yaml" if content.startswith("users:") else "seed.json")
+    seed.write_text(content, encoding="utf-8")
+    result = subprocess.run(
+        [str(ENTRY_POINT), "sandbox", option, str(seed)], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 1
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: ") and message in line
