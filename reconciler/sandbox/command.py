@@ -110,7 +110,11 @@ def sandbox_command(
         for key, value in sandbox.env().items():
             click.echo(f"export {key}={shlex.quote(value)}")
         click.echo("# sandbox running; press Ctrl-C to stop", err=True)
-        threading.Event().wait()
+        # Wake up now and then: a Ctrl-C that the kernel hands to a server thread would otherwise
+        # never interrupt an untimed wait in this one, and Python runs signal handlers here only.
+        forever = threading.Event()
+        while not forever.wait(0.2):
+            pass
     except KeyboardInterrupt:
         click.echo("# sandbox stopped", err=True)
     finally:
