@@ -168,13 +168,35 @@ def test_write_then_read_round_trips_every_field(fresh: Sandbox, caplog: pytest.
     assert caplog.records == []  # every document went through the generated models
 
 
-def test_a_body_the_model_would_alter_is_sent_unchanged(
+def _weekly(body: dict[str, Any]) -> dict[str, Any]:
+    # An integer inside free-form setting content: a type-checking conversion turns 7 into 7.0.
+    body["users"][1]["settings"].append({"id": "weekStart", "type": "WEEK_START", "content": {"value": 7}})
+    return body
+
+
+def test_free_form_content_goes_through_the_model_unchanged(
     fresh: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="reconciler.gooddata.client")
-    body = copy.deepcopy(RICH_USERS_AND_GROUPS)
-    # An integer inside free-form setting content: the generated model turns 7 into 7.0.
-    body["users"][1]["settings"].append({"id": "weekStart", "type": "WEEK_START", "content": {"value": 7}})
+    body = _weekly(copy.deepcopy(RICH_USERS_AND_GROUPS))
+    client = client_for(fresh)
+    client.write(Document("users_and_groups", "", body))
+    assert canonical(client.read_document("users_and_groups")) == canonical(body)
+    assert caplog.records == []  # the generated model carried it: no fallback
+
+
+def test_a_body_the_model_would_alter_is_sent_unchanged(
+    fresh: Sandbox, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A gooddata-api-client whose conversion checks types, as it does with its own defaults: 7 -> 7.0.
+    from gooddata_api_client.model_utils import validate_and_convert_types
+
+    def checking(value: Any, types: Any, path: Any, spec_naming: bool, _check: bool, **kwargs: Any) -> Any:
+        return validate_and_convert_types(value, types, path, spec_naming, True, **kwargs)
+
+    monkeypatch.setattr("reconciler.gooddata.client.validate_and_convert_types", checking)
+    caplog.set_level(logging.WARNING, logger="reconciler.gooddata.client")
+    body = _weekly(copy.deepcopy(RICH_USERS_AND_GROUPS))
     client = client_for(fresh)
     client.write(Document("users_and_groups", "", body))
     assert canonical(client.read_document("users_and_groups")) == canonical(body)
