@@ -141,7 +141,12 @@ def _syntax_error(exc: yaml.YAMLError, text: str, display_path: str) -> Diagnost
         return _error(message, Location(display_path, line, column))
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
-        parts = [p for p in (exc.context, exc.problem) if p]
+        context = exc.context
+        start = exc.context_mark
+        if context and start is not None and mark is not None and start.line != mark.line:
+            # an unclosed bracket or quote is noticed lines later: say where it was opened
+            context = f"{context} (opened at line {start.line + 1}, column {start.column + 1})"
+        parts = [p for p in (context, exc.problem) if p]
         detail = ", ".join(parts) if parts else "invalid YAML"
         return _error(
             f"YAML syntax error: {detail}; fix the syntax here (check indentation, colons and quotes)",
