@@ -498,6 +498,7 @@ def export(runtime: Runtime, out: Path | None, data_sources: tuple[str, ...]) ->
     every group and every workspace's grants are listed. Then add role_mappings and let the IdP
     take over users one group at a time.
     """
+    from reconciler.desired_state.schema import schema_file
     from reconciler.exporter import export_desired_state
     from reconciler.gooddata.client import GoodDataClient, GoodDataSettings
 
@@ -505,7 +506,12 @@ def export(runtime: Runtime, out: Path | None, data_sources: tuple[str, ...]) ->
         if out is not None and not out.parent.is_dir():
             raise ReconcilerError(f"{out}: the folder {out.parent} does not exist")
         gooddata = GoodDataClient(GoodDataSettings.from_env(runtime.environ))
-        text = export_desired_state(gooddata, data_source_ids=data_sources, progress=_say)
+        shipped = schema_file()
+        # From the file written, the schema this installation ships (editors resolve it relative to the file).
+        schema_ref = os.path.relpath(shipped, out.resolve().parent) if out is not None and shipped else None
+        text = export_desired_state(
+            gooddata, data_source_ids=data_sources, progress=_say, schema_ref=schema_ref
+        )
         if out is None:
             click.echo(text, nl=False)
         else:

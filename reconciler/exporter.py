@@ -20,8 +20,10 @@ def export_desired_state(
     *,
     data_source_ids: Iterable[str] = (),
     progress: Callable[[str], None] = lambda _: None,
+    schema_ref: str | None = None,
 ) -> str:
-    """Read the live organization and return it as desired-state YAML."""
+    """Read the live organization and return it as desired-state YAML (``schema_ref``: the path or
+    URL its ``yaml-language-server`` comment points editors at)."""
     data_sources = sorted(set(data_source_ids))
     live = gooddata.read(workspace_ids=(), data_source_ids=data_sources, organization_permissions=True)
     if live.missing_data_sources:
@@ -70,7 +72,7 @@ def export_desired_state(
             "max_removals": "10%",
         },
     }
-    return render_desired_state_yaml(data)
+    return render_desired_state_yaml(data, schema_ref=schema_ref)
 
 
 def grants_by_assignee(items: Iterable[Any] | None) -> dict[str, list[str]]:

@@ -6,6 +6,7 @@ import copy
 import json
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 SCHEMA_FILE_NAME = "schema.json"
@@ -30,6 +31,12 @@ def schema() -> dict[str, Any]:
 def schema_text() -> str:
     """The desired-state JSON Schema as the JSON text shipped with the package."""
     return _load_schema_text()
+
+
+def schema_file() -> Path | None:
+    """Where the shipped ``schema.json`` lies on disk (``None`` when the package is not on a file system)."""
+    resource = resources.files("reconciler.desired_state").joinpath(SCHEMA_FILE_NAME)
+    return Path(str(resource)) if isinstance(resource, Path) else None
 
 
 def shared_schema() -> dict[str, Any]:

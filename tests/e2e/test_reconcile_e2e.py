@@ -301,7 +301,11 @@ def test_export_gives_a_file_whose_first_plan_is_empty(harness: Harness) -> None
     exported = harness.folder / "exported.yaml"
     run = harness.run("export", "--out", str(exported), "--data-source", "demo-ds")
     assert run.exit_code == 0, run.output
-    assert exported.read_text().startswith("# yaml-language-server: $schema=")
+    first = exported.read_text().splitlines()[0]
+    assert first.startswith("# yaml-language-server: $schema=")
+    # the reference resolves, from the exported file's folder, to the schema this installation ships
+    schema = (exported.parent / first.split("$schema=", 1)[1]).resolve()
+    assert json.loads(schema.read_text())["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     plan = harness.run("plan", "--config", str(exported), "--detailed-exitcode")
     assert plan.exit_code == 0, plan.output
     assert "No changes." in plan.stdout
