@@ -543,7 +543,7 @@ def _plan_users(
         if user_id in protected:
             if wanted_user is None and live_user.get("authId") and live_user.get("userGroups"):
                 kept_departed.append(user_id)
-            desired[user_id] = _without_groups(copy.deepcopy(live_user), gone_groups)
+            desired[user_id] = _without_groups(dict(live_user), gone_groups)
             if wanted_user is not None and wanted_user.source == "file":
                 live_ids = set(group_ids(live_user.get("userGroups")))
                 if live_ids != set(wanted_user.groups):
@@ -570,7 +570,7 @@ def _plan_users(
             policy = "remove" if state.policy.unmanaged_users == "remove" else "keep"
             policy_text = f"unmanaged_users: {state.policy.unmanaged_users}"
         if policy == "keep":
-            desired[user_id] = _without_groups(copy.deepcopy(live_user), gone_groups)
+            desired[user_id] = _without_groups(dict(live_user), gone_groups)
             if auth_id and live_user.get("userGroups"):
                 kept_departed.append(user_id)
         elif policy == "remove":
@@ -586,7 +586,7 @@ def _plan_users(
                 )
             )
         else:
-            body = copy.deepcopy(live_user)
+            body = dict(live_user)
             body["userGroups"] = []
             desired[user_id] = body
             stripped.append(user_id)  # its grants in the documents read are dropped too
@@ -654,6 +654,11 @@ def _profile_of(wanted: _DesiredUser) -> dict[str, str | None]:
     }
 
 
+# Desired users are shallow copies of the live ones: the merge only ever replaces top-level keys
+# (profile fields, userGroups), never edits a nested value, so settings and SEE permissions can be
+# shared with the live document. With 100,000 users a deep copy each was a sixth of a plan's time.
+
+
 def _without_groups(user: JsonDict, gone: frozenset[str]) -> JsonDict:
     if gone and user.get("userGroups"):
         user["userGroups"] = [g for g in user["userGroups"] if g["id"] not in gone]
@@ -664,7 +669,7 @@ def _updated_user(
     live_user: Mapping[str, Any], wanted: _DesiredUser, managed: frozenset[str], gone: frozenset[str]
 ) -> JsonDict:
     """The live user with the managed fields replaced; everything else carried over (rule 4)."""
-    body = copy.deepcopy(dict(live_user))
+    body = dict(live_user)
     for key, value in _profile_of(wanted).items():
         if value is not None:
             body[key] = value

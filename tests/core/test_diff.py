@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -608,6 +609,45 @@ def test_groups_below_a_manage_group_are_privileged() -> None:
     )
     plan = compute_plan(state, idp(), live(groups=LIVE_GROUPS))
     assert plan.metadata["privileged_groups"] == ["adminGroup", "admins", "ops"]
+
+
+@pytest.mark.parametrize("departed", ["remove", "strip", "keep"])
+def test_the_live_documents_are_never_modified(departed: str) -> None:
+    settings = [{"id": "locale", "type": "LOCALE", "content": {"value": "fr-FR"}}]
+    state = desired(
+        groups=BASE_GROUPS,
+        roles=BASE_ROLES,
+        departed_users=departed,
+        unmanaged_groups="remove",
+        max_removals=50,
+        workspaces={"demo": {"permissions": {"viewers": ["VIEW"]}}},
+    )
+    organization = live(
+        users=[
+            live_user("admin", "adminGroup", "legacy", settings=settings),
+            live_user("u1", "viewers", "legacy", auth_id="auth0|u1", settings=settings),
+            live_user("gone", "analysts", "legacy", auth_id="auth0|gone", settings=settings),
+        ],
+        groups=[*LIVE_GROUPS, live_group("legacy", "Legacy", parents=["viewers"])],
+        workspace_permissions={
+            "demo": {
+                "permissions": wire({"user:gone": ["VIEW"], "legacy": ["VIEW"]}),
+                "hierarchyPermissions": [],
+            }
+        },
+        workspaces={"demo": None},
+    )
+    before = copy.deepcopy(organization)
+    plan = compute_plan(state, idp(person("auth0|u1", "Analyst")), organization)
+    assert plan.user_changes and plan.group_changes and plan.grant_changes
+    assert organization == before
+    for write in plan.writes:  # and the documents to write are not the live objects themselves
+        if write.kind == "users_and_groups":
+            assert all(
+                u is not live_u
+                for u in write.body["users"]
+                for live_u in organization.users_and_groups["users"]
+            )
 
 
 def test_checksums_are_stable_and_sensitive() -> None:
