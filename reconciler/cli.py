@@ -290,9 +290,9 @@ def _say_checksum(plan: Plan) -> None:
     )
 
 
-def _write_plan_file(plan: Plan, out: Path) -> None:
+def _write_plan_file(plan: Plan, out: Path, text: str | None = None) -> None:
     try:
-        write_private(out, render_json(plan))
+        write_private(out, text if text is not None else render_json(plan))
     except OSError as error:
         raise ReconcilerError(f"{out}: cannot write the plan ({error.strerror})") from None
     _say(f"Saved the complete plan to {out} (checksum {plan.checksum[:12]}).")
@@ -332,10 +332,11 @@ def plan(
             raise ReconcilerError(f"{out}: the folder {out.parent} does not exist")
         state = _load_state(runtime, config_path)
         context, _ = _plan(runtime, state)
-        click.echo(_render(context.plan, output_format, show_emails=show_emails), nl=False)
+        rendered = _render(context.plan, output_format, show_emails=show_emails)
+        click.echo(rendered, nl=False)
         _say_checksum(context.plan)
         if out is not None:
-            _write_plan_file(context.plan, out)
+            _write_plan_file(context.plan, out, rendered if output_format == "json" else None)
         if detailed_exitcode and not context.plan.is_empty:
             raise click.exceptions.Exit(EXIT_CHANGES)
 
@@ -353,7 +354,12 @@ def _read_saved_plan(path: Path) -> Mapping[str, Any]:
         raise ReconcilerError(f"{path}: cannot read the saved plan ({error.strerror})") from None
     except ValueError as error:
         raise ReconcilerError(f"{path}: not a JSON plan ({error})") from None
-    if not isinstance(data, dict) or data.get("format_version") != 1 or "checksum" not in data:
+    if (
+        not isinstance(data, dict)
+        or data.get("format_version") != 1
+        or "checksum" not in data
+        or not isinstance(data.get("metadata") or {}, dict)
+    ):
         raise ReconcilerError(f"{path}: not a plan written by `reconcile plan --out` (format_version 1)")
     return data
 
@@ -385,7 +391,7 @@ def apply(
     """
     with _clean_errors(runtime):
         saved = _read_saved_plan(plan_file) if plan_file is not None else None
-        recorded = (saved or {}).get("metadata", {}).get("config")
+        recorded = ((saved or {}).get("metadata") or {}).get("config")
         default_config = (
             click.get_current_context().get_parameter_source("config_path") is ParameterSource.DEFAULT
         )

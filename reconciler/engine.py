@@ -117,14 +117,18 @@ def make_plan(
             },
         )
 
-    plan = planned(live)
-    with_unlisted = _with_unlisted_grants(plan, live, gooddata, progress)
-    if with_unlisted is not live:
-        live = with_unlisted
-        plan = planned(live)
-    plan = with_guards(
-        plan, state=state, idp=snapshot, live=live, protected=protected_principals(state, live)
-    )
+    protected = protected_principals(state, live)
+    plan = with_guards(planned(live), state=state, idp=snapshot, live=live, protected=protected)
+    # A plan that no flag can let through (an empty or partial IdP answer, a lock-out) is not worth
+    # one more request per leaving principal: it is refused as it is.
+    if not plan.failed_guards(force=True):
+        with_unlisted = _with_unlisted_grants(plan, live, gooddata, progress)
+        if with_unlisted is not live:
+            live = with_unlisted
+            plan = with_guards(planned(live), state=state, idp=snapshot, live=live, protected=protected)
+        else:  # the lookups found nothing more to read; count them all the same
+            reads = gooddata.requests - before
+            plan = dataclasses.replace(plan, metadata={**plan.metadata, "gooddata_read_requests": reads})
     progress(f"Planned in {time.perf_counter() - started:.2f} s.")
     return PlanContext(plan, state, snapshot, live)
 

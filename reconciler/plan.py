@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from reconciler.model import Diagnostic, Document, Grant
@@ -147,7 +148,7 @@ class Plan:
             grants_revoked=sum(1 for c in self.grant_changes if c.action == "delete"),
         )
 
-    @property
+    @cached_property
     def checksum(self) -> str:
         """Identifies this exact plan: the same inputs and live state give the same checksum."""
         payload = {

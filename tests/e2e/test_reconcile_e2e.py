@@ -545,3 +545,22 @@ def test_a_stopped_strip_converges_because_grants_go_first(harness: Harness) -> 
     apply(harness)
     assert harness.groups_of(analyst) == []
     assert harness.reconcile("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_an_empty_idp_answer_is_refused_without_a_lookup_per_user(harness: Harness) -> None:
+    apply(harness)
+    for user in harness.sandbox.auth0.state.users():
+        harness.sandbox.auth0.state.remove_user(user["user_id"])
+    harness.sandbox.gooddata.counters.reset()
+    run = harness.reconcile("plan")
+    assert "idp_completeness: auth0 returned no users while GoodData has 52 users from it" in run.stdout
+    calls = harness.sandbox.gooddata.counters.by_endpoint()
+    assert not any("userManagement" in endpoint for endpoint in calls), calls
+    assert harness.sandbox.gooddata.counters.count() == 7
+
+
+def test_the_plan_counts_every_gooddata_read(harness: Harness) -> None:
+    apply(harness)
+    harness.sandbox.auth0.state.remove_user(CHLOE)  # one leaving user: one permissions lookup
+    run = harness.reconcile("plan", "--format", "json")
+    assert json.loads(run.stdout)["metadata"]["gooddata_read_requests"] == 8
