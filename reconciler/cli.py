@@ -231,7 +231,8 @@ def _load_state(runtime: Runtime, path: Path) -> DesiredState:
 def validate(runtime: Runtime, config_path: Path) -> None:
     """Check the desired-state file offline: YAML, schema and references.
 
-    Every problem is listed as file:line:col: message; exit code 1 if there is any.
+    Every problem is listed as `file:line:col: error: message` (warnings as `...: warning: ...`);
+    exit code 1 if there is any error.
     """
     with _clean_errors(runtime, writes=False):
         state = _load_state(runtime, config_path)

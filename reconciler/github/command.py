@@ -86,9 +86,12 @@ def _client() -> GitHubClient:
 
 @click.group(name="github")
 def github_group() -> None:
-    """Commands for GitHub Actions: plan comment, job summary, drift issue, reviewed checksum.
+    """Commands for GitHub Actions: plan comment, job summary, drift issue, apply check and result.
 
-    They read GITHUB_TOKEN, GITHUB_REPOSITORY and GITHUB_API_URL from the environment.
+    They read GITHUB_TOKEN, GITHUB_REPOSITORY and GITHUB_API_URL (default https://api.github.com),
+    GITHUB_STEP_SUMMARY (the job summary file), GITHUB_SERVER_URL and GITHUB_RUN_ID (for links to the
+    run), and RECONCILER_COMMENT_AUTHOR (whose comments count as the tool's; default
+    github-actions[bot]) from the environment.
     """
 
 
@@ -170,7 +173,13 @@ def _append_summary(markdown: str) -> bool:
 
 
 @github_group.command("summary")
-@click.option("--markdown", "markdown_path", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--markdown",
+    "markdown_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Plan rendered as Markdown.",
+)
 def summary(markdown_path: Path) -> None:
     """Append the Markdown plan to the job summary ($GITHUB_STEP_SUMMARY)."""
     if not _append_summary(_read_text(markdown_path)):
@@ -179,7 +188,13 @@ def summary(markdown_path: Path) -> None:
 
 
 @github_group.command("drift")
-@click.option("--markdown", "markdown_path", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--markdown",
+    "markdown_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Plan rendered as Markdown.",
+)
 @click.option(
     "--json", "json_path", type=click.Path(path_type=Path), help="Complete JSON plan (for its checksum)."
 )
@@ -482,7 +497,3 @@ def apply_result(sha: str, exit_code: int, stage: str, checksum: str, explicit: 
         return
     click.echo(f"apply result posted on pull request #{merged.number} (comment {comment.id})", err=True)
 
-
-def main() -> None:
-    """Run the group standalone (``python -m reconciler.github``)."""
-    github_group(prog_name="reconcile github")

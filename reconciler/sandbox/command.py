@@ -33,7 +33,8 @@ T = TypeVar("T")
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="GoodData seed, YAML or JSON: users and userGroups (declarative layout), workspaces "
     "([{id, name, parent}]), dataSources (ids), workspacePermissions, dataSourcePermissions, "
-    "organizationPermissions and tokenUserId (default admin, which must be among the users).",
+    "organizationPermissions, tokenUserId (default admin, which must be among the users), "
+    "organizationId and organizationName.",
 )
 @click.option(
     "--generate-users",
