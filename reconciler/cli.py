@@ -38,10 +38,11 @@ from reconciler.engine import (
 )
 from reconciler.environment import required_values
 from reconciler.identity import IdentityProvider
-from reconciler.model import SECRET_VARIABLES, DesiredState, Diagnostic, InputError, ReconcilerError
+from reconciler.model import SECRET_VARIABLES, DesiredState, InputError, ReconcilerError
 from reconciler.plan import Plan
 from reconciler.render.json import render_json
 from reconciler.render.markdown import render_markdown
+from reconciler.render.rows import plural
 from reconciler.render.text import render_text
 from reconciler.safety import check_lockout
 
@@ -100,9 +101,9 @@ def _clean_errors(runtime: Runtime, *, writes: bool = True) -> Iterator[None]:
         yield
     except InputError as error:
         for diagnostic in error.diagnostics:
-            click.echo(runtime.redact(_diagnostic_line(diagnostic)), err=True)
+            click.echo(runtime.redact(str(diagnostic)), err=True)
         count = sum(1 for d in error.diagnostics if d.level == "error")
-        _say(_plural(count, "error") + ("; nothing was written." if writes else "."))
+        _say(plural(count, "error") + ("; nothing was written." if writes else "."))
         raise click.exceptions.Exit(EXIT_ERROR) from None
     except ReconcilerError as error:
         raise click.exceptions.Exit(_report_error(runtime.redact(str(error)))) from None
@@ -117,15 +118,6 @@ def _clean_errors(runtime: Runtime, *, writes: bool = True) -> Iterator[None]:
             click.echo(runtime.redact(traceback.format_exc()), err=True)
         message = runtime.redact(f"{type(error).__name__}: {error}".splitlines()[0])
         raise click.exceptions.Exit(_report_error(f"unexpected failure: {message}")) from None
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def _diagnostic_line(diagnostic: Diagnostic) -> str:
-    prefix = f"{diagnostic.location}: " if diagnostic.location else ""
-    return f"{prefix}{diagnostic.level}: {diagnostic.message}"
 
 
 class _ReconcileGroup(click.Group):
@@ -221,7 +213,7 @@ def backup_dir_option(help_text: str) -> Callable[[Callable[..., Any]], Callable
 def _load_state(runtime: Runtime, path: Path) -> DesiredState:
     state, warnings = load_desired_state_with_warnings(str(path), environ=runtime.environ)
     for warning in warnings:
-        _say(_diagnostic_line(warning))
+        _say(str(warning))
     return state
 
 
@@ -237,11 +229,11 @@ def validate(runtime: Runtime, config_path: Path) -> None:
     with _clean_errors(runtime, writes=False):
         state = _load_state(runtime, config_path)
         counts = [
-            _plural(len(state.groups), "group"),
-            _plural(len(state.role_mappings), "role mapping"),
-            _plural(len(state.users), "user"),
-            _plural(len(state.workspaces), "workspace"),
-            _plural(len(state.data_sources), "data source"),
+            plural(len(state.groups), "group"),
+            plural(len(state.role_mappings), "role mapping"),
+            plural(len(state.users), "user"),
+            plural(len(state.workspaces), "workspace"),
+            plural(len(state.data_sources), "data source"),
         ]
         _say(f"{state.source}: valid — {', '.join(counts)}")
 
@@ -250,8 +242,6 @@ def _adapters(runtime: Runtime, state: DesiredState) -> tuple[IdentityProvider, 
     from reconciler.gooddata.client import GoodDataClient, GoodDataSettings
     from reconciler.identity.auth0 import Auth0Provider, Auth0Settings
 
-    if state.provider != "auth0":
-        raise ReconcilerError(f"{state.source}: identity provider '{state.provider}' is not supported yet")
     required_values(runtime.environ, Auth0Settings.VARIABLES + GoodDataSettings.VARIABLES)  # all at once
     identity = Auth0Provider(Auth0Settings.from_env(runtime.environ))
     gooddata = GoodDataClient(GoodDataSettings.from_env(runtime.environ))

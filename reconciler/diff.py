@@ -54,7 +54,16 @@ from reconciler.model import (
     UserIdStrategy,
     is_valid_id,
 )
-from reconciler.plan import FieldChange, GrantChange, GrantScope, GroupChange, Plan, UserChange, sha256_of
+from reconciler.plan import (
+    ACTION_ORDER,
+    FieldChange,
+    GrantChange,
+    GrantScope,
+    GroupChange,
+    Plan,
+    UserChange,
+    sha256_of,
+)
 from reconciler.writes import GrantDocs, order_writes
 
 _INVALID_ID_CHARS = re.compile(r"[^.A-Za-z0-9_-]")
@@ -175,8 +184,8 @@ def compute_plan(
         **(metadata or {}),
     }
     return Plan(
-        user_changes=tuple(sorted(user_changes, key=lambda c: (_ACTION_ORDER[c.action], c.user_id))),
-        group_changes=tuple(sorted(group_changes, key=lambda c: (_ACTION_ORDER[c.action], c.group_id))),
+        user_changes=tuple(sorted(user_changes, key=lambda c: (ACTION_ORDER[c.action], c.user_id))),
+        group_changes=tuple(sorted(group_changes, key=lambda c: (ACTION_ORDER[c.action], c.group_id))),
         grant_changes=tuple(sorted(grant_changes)),
         writes=tuple(writes),
         replaced=replaced,
@@ -185,9 +194,6 @@ def compute_plan(
         warnings=tuple(merge.warnings),
         metadata=meta,
     )
-
-
-_ACTION_ORDER = {"create": 0, "update": 1, "delete": 2}
 
 
 def _check_references_after_read(merge: _Merge) -> None:
@@ -567,7 +573,7 @@ def _plan_users(
             policy_text = f"departed_users: {policy}"
         else:
             reason = "not in the desired state"
-            policy = "remove" if state.policy.unmanaged_users == "remove" else "keep"
+            policy = state.policy.unmanaged_users
             policy_text = f"unmanaged_users: {state.policy.unmanaged_users}"
         if policy == "keep":
             desired[user_id] = _without_groups(dict(live_user), gone_groups)

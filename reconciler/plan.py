@@ -1,6 +1,6 @@
 """The plan: every change the reconciler would make, as data.
 
-A ``Plan`` is computed once (``reconciler.diff.compute_plan``) and then rendered (text,
+A ``Plan`` is computed by ``reconciler.diff.compute_plan`` and then rendered (text,
 Markdown, JSON), checked by the safety guards, saved, and applied; all of them read the same
 objects. Nothing here performs I/O.
 """
@@ -17,6 +17,8 @@ from typing import Any, Literal
 from reconciler.model import Diagnostic, Document, Grant
 
 ChangeAction = Literal["create", "update", "delete"]
+#: Display and sort order of actions: what appears, what changes, what goes away.
+ACTION_ORDER: Mapping[str, int] = {"create": 0, "update": 1, "delete": 2}
 GrantScope = Literal["organization", "workspace", "data_source"]
 
 
@@ -35,7 +37,7 @@ class UserChange:
 
     action: ChangeAction
     user_id: str
-    reason: str  # why, in words: "new in auth0", "departed from auth0", "role change", ...
+    reason: str  # why, in words: "auth0 roles: Analyst", "departed from auth0 (...)", "role change (...)"
     auth_id: str | None = None
     email: str | None = None
     groups_added: tuple[str, ...] = ()

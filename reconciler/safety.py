@@ -143,16 +143,13 @@ def managers(users_doc: Mapping[str, Any], organization: Iterable[Any]) -> froze
         for group in users_doc.get("userGroups", [])
     }
 
-    holders = set()
-    existing = set()
-    for user in users_doc.get("users", []):
-        existing.add(user["id"])
-        groups = {ref["id"] for ref in user.get("userGroups") or ()}
-        if user["id"] in direct_users or any(
-            group_and_ancestors(g, parents) & manager_groups for g in groups
-        ):
-            holders.add(user["id"])
-    return frozenset(holders & existing)
+    # the groups whose members manage: the MANAGE holders and every group below one of them
+    inheriting = manager_groups | {g for g in parents if group_and_ancestors(g, parents) & manager_groups}
+    return frozenset(
+        user["id"]
+        for user in users_doc.get("users", [])
+        if user["id"] in direct_users or {ref["id"] for ref in user.get("userGroups") or ()} & inheriting
+    )
 
 
 def check_idp_completeness(

@@ -31,7 +31,6 @@ from gooddata_api_client.model.declarative_organization_permission import Declar
 from gooddata_api_client.model.declarative_users_user_groups import DeclarativeUsersUserGroups
 from gooddata_api_client.model.declarative_workspace_permissions import DeclarativeWorkspacePermissions
 from gooddata_api_client.model_utils import validate_and_convert_types
-from gooddata_sdk import GoodDataSdk
 from gooddata_sdk.client import GoodDataApiClient, GoodDataApiClientRetryConfig
 
 from reconciler.environment import Variable, checked_url, required_values
@@ -208,7 +207,6 @@ class GoodDataClient:
             settings.token,
             retry_config=GoodDataApiClientRetryConfig(max_retries=0, status_forcelist=()),
         )
-        self._sdk = GoodDataSdk(api_client)
         self._generated = api_client._api_client
         self._layout = api_client.layout_api
         self._entities = api_client.entities_api
@@ -224,11 +222,6 @@ class GoodDataClient:
     def requests(self) -> int:
         """HTTP requests sent so far, retries included."""
         return self._requests
-
-    @property
-    def host(self) -> str:
-        """The GoodData host this client talks to."""
-        return self._settings.host
 
     # ---------------------------------------------------------------------------------------
     # Transport

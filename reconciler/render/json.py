@@ -11,8 +11,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.plan import FieldChange, GrantChange, GroupChange, Plan, UserChange
-from reconciler.render.rows import ACTION_ORDER, count_flags
+from reconciler.plan import ACTION_ORDER, FieldChange, GrantChange, GroupChange, Plan, UserChange
+from reconciler.render.rows import count_flags
 
 FORMAT_VERSION = 1
 

@@ -17,13 +17,19 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from reconciler.model import Grant
-from reconciler.plan import ChangeAction, FieldChange, GrantChange, GroupChange, Plan, UserChange
+from reconciler.plan import (
+    ACTION_ORDER,
+    ChangeAction,
+    FieldChange,
+    GrantChange,
+    GroupChange,
+    Plan,
+    UserChange,
+)
 
 SpanKind = Literal["text", "value", "email"]
 SectionCategory = Literal["users", "groups", "organization_grants", "workspace_grants", "data_source_grants"]
 
-#: Display order of actions inside a section: what appears, what changes, what goes away.
-ACTION_ORDER: Mapping[str, int] = {"create": 0, "update": 1, "delete": 2}
 
 _EMAIL_PATTERN = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
 
