@@ -19,15 +19,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import requests
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential,
-)
 
 from reconciler.model import ReconcilerError
+from reconciler.transport import RetryPolicy
 
 #: Hidden marker that identifies the reconciler's plan comment on a pull request.
 PLAN_MARKER = "<!-- gooddata-access-reconciler:plan -->"
@@ -63,7 +57,12 @@ class GitHubError(ReconcilerError):
 
 
 class _TransientGitHubError(GitHubError):
-    """A failure worth retrying (5xx, 429, secondary rate limit)."""
+    """A failure worth retrying (5xx, 429, secondary rate limit), with the answer's headers
+    (``Retry-After``, ``x-ratelimit-reset``) that say how long to wait."""
+
+    def __init__(self, message: str, *, status: int | None = None, headers: Mapping[str, str] | None = None):
+        super().__init__(message, status=status)
+        self.headers = dict(headers or {})
 
 
 @dataclass(frozen=True)
@@ -160,15 +159,14 @@ def _is_transient(error: BaseException) -> bool:
     return isinstance(error, _TransientGitHubError | requests.ConnectionError | requests.Timeout)
 
 
-def _raise_last(state: RetryCallState) -> Any:
-    outcome = state.outcome
-    assert outcome is not None
-    error = outcome.exception()
+def _headers_of(error: BaseException) -> Mapping[str, str] | None:
+    return error.headers if isinstance(error, _TransientGitHubError) else None
+
+
+def _gave_up(error: BaseException, attempts: int) -> GitHubError:
     if isinstance(error, GitHubError):
-        raise GitHubError(f"{error} (gave up after {state.attempt_number} attempts)", status=error.status)
-    raise GitHubError(
-        f"cannot reach GitHub: {type(error).__name__} (gave up after {state.attempt_number} attempts)"
-    )
+        return GitHubError(f"{error} (gave up after {attempts} attempts)", status=error.status)
+    return GitHubError(f"cannot reach GitHub: {type(error).__name__} (gave up after {attempts} attempts)")
 
 
 _T = TypeVar("_T")
@@ -201,8 +199,10 @@ class GitHubClient:
         self.api_url = api_url.rstrip("/")
         self.bot_login = bot_login
         self.timeout = timeout
-        self._max_attempts = max_attempts
-        self._max_wait_seconds = max_wait_seconds
+        # the same policy as the other adapters: GitHub's secondary rate limit sends Retry-After
+        self._policy = RetryPolicy(
+            attempts=max_attempts, base_delay=1.0, max_delay=max_wait_seconds, timeout=timeout
+        )
         self._session = session or requests.Session()
         self._session.headers.update(
             {
@@ -233,15 +233,15 @@ class GitHubClient:
     def _request(
         self, method: str, url: str, *, json_body: Any = None, params: Any = None
     ) -> requests.Response:
-        retrying = Retrying(
-            retry=retry_if_exception(_is_transient),
-            stop=stop_after_attempt(self._max_attempts),
-            wait=wait_exponential(multiplier=1, min=0, max=self._max_wait_seconds),
-            retry_error_callback=_raise_last,
-            reraise=False,
-        )
-        response: requests.Response = retrying(self._send_once, method, url, json_body, params)
-        return response
+        attempts = 0
+        try:
+            for attempt in self._policy.retrying(_is_transient, _headers_of, label=f"GitHub {method}"):
+                with attempt:
+                    attempts += 1
+                    return self._send_once(method, url, json_body, params)
+        except (_TransientGitHubError, requests.ConnectionError, requests.Timeout) as error:
+            raise _gave_up(error, attempts) from None
+        raise AssertionError("unreachable: tenacity either returns or raises")
 
     def _send_once(self, method: str, url: str, json_body: Any, params: Any) -> requests.Response:
         if not url.startswith(("http://", "https://")):
@@ -253,7 +253,7 @@ class GitHubClient:
         reason = _error_reason(response)
         message = f"GitHub {method} {path} failed: HTTP {response.status_code}: {reason}"
         if _is_retryable_response(response, reason):
-            raise _TransientGitHubError(message, status=response.status_code)
+            raise _TransientGitHubError(message, status=response.status_code, headers=response.headers)
         raise GitHubError(message, status=response.status_code)
 
     def _create(
@@ -266,9 +266,9 @@ class GitHubClient:
         """POST ``payload``; after a transient failure, return what ``find_again`` finds (the
         first request did create it, only its reply was lost) instead of creating a duplicate."""
         error: BaseException | None = None
-        for attempt in range(1, self._max_attempts + 1):
-            if attempt > 1:
-                time.sleep(min(self._max_wait_seconds, 2.0 ** (attempt - 2)))
+        for attempt in range(1, self._policy.attempts + 1):
+            if error is not None:
+                time.sleep(self._policy.wait_seconds(attempt - 1, _headers_of(error)))
                 found = find_again()
                 if found is not None:
                     return found
@@ -276,11 +276,8 @@ class GitHubClient:
                 return parse(self._send_once("POST", path, payload, None).json())
             except (_TransientGitHubError, requests.ConnectionError, requests.Timeout) as caught:
                 error = caught
-        if isinstance(error, GitHubError):
-            raise GitHubError(f"{error} (gave up after {self._max_attempts} attempts)", status=error.status)
-        raise GitHubError(
-            f"cannot reach GitHub: {type(error).__name__} (gave up after {self._max_attempts} attempts)"
-        )
+        assert error is not None
+        raise _gave_up(error, self._policy.attempts)
 
     def _paged(self, path: str, params: Mapping[str, Any]) -> Iterator[Any]:
         url: str | None = path

@@ -496,4 +496,3 @@ def apply_result(sha: str, exit_code: int, stage: str, checksum: str, explicit: 
         click.echo(f"::warning::cannot post the apply result: {error}", err=True)
         return
     click.echo(f"apply result posted on pull request #{merged.number} (comment {comment.id})", err=True)
-

@@ -37,6 +37,7 @@ class FakeGitHubState:
     requests: list[tuple[str, str]] = field(default_factory=list)
     received: list[str] = field(default_factory=list)  # every request body, as sent
     fail_next: list[int] = field(default_factory=list)  # statuses to answer the next requests with
+    fail_headers: dict[str, str] = field(default_factory=dict)  # headers of those answers (Retry-After)
     lose_reply_next: list[int] = field(default_factory=list)  # do the next requests, then answer these
     fail_next_post: list[int] = field(default_factory=list)  # like fail_next, for POST requests only
     next_id: int = 1000
@@ -113,7 +114,7 @@ class FakeGitHub:
         if request.headers.get("Authorization") != f"Bearer {state.token}":
             return _json({"message": "Bad credentials"}, 401)
         if state.fail_next:
-            return _json({"message": "Server Error"}, state.fail_next.pop(0))
+            return _json({"message": "Server Error"}, state.fail_next.pop(0), headers=state.fail_headers)
         if state.fail_next_post and request.method == "POST":
             return _json({"message": "Server Error"}, state.fail_next_post.pop(0))
         response = self.route(request)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from reconciler.github.api import (
@@ -19,7 +21,7 @@ from .conftest import TOKEN, GitHubEnv
 
 
 def client(github: GitHubEnv, **kwargs: object) -> GitHubClient:
-    return GitHubClient.from_env(github.env, max_wait_seconds=0, **kwargs)
+    return GitHubClient.from_env(github.env, **{"max_wait_seconds": 0, **kwargs})
 
 
 def test_requests_without_the_token_are_rejected(github: GitHubEnv) -> None:
@@ -43,6 +45,15 @@ def test_server_errors_are_retried(github: GitHubEnv) -> None:
     assert created
     assert github.state.comments[4][0]["body"].endswith("hello")
     assert sum(1 for method, _ in github.state.requests if method == "GET") == 3
+
+
+def test_a_rate_limit_is_waited_out_as_github_asks(github: GitHubEnv) -> None:
+    github.state.fail_next = [429]
+    github.state.fail_headers = {"Retry-After": "1"}
+    started = time.perf_counter()
+    assert client(github, max_wait_seconds=5).find_comment(4) is None
+    assert time.perf_counter() - started >= 0.8  # GitHub's Retry-After, not the backoff's first 0-1 s
+    assert len(github.state.requests) == 2
 
 
 def test_retries_are_bounded(github: GitHubEnv) -> None:
