@@ -20,6 +20,7 @@ Everything here is pure: inputs in, ``Plan`` out, ``InputError`` for conflicts.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import re
 from collections import defaultdict
@@ -110,6 +111,7 @@ class _DesiredUser:
     firstname: str | None = None
     lastname: str | None = None
     source: str = "idp"  # "idp" or "file"
+    linked_by: str | None = None  # the users: entry that gives this IdP user its GoodData id
 
 
 @dataclass
@@ -290,7 +292,31 @@ def _desired_users(merge: _Merge) -> dict[str, _DesiredUser]:
             firstname=user.given_name,
             lastname=user.family_name,
         )
+    derived_by_subject = {w.auth_id: key for key, w in wanted.items()}
     for spec in state.users.values():
+        linked = derived_by_subject.get(spec.auth_id) if spec.auth_id else None
+        if linked is not None:
+            # users: names the GoodData id an IdP user keeps (adopting an existing account): one
+            # user, with the groups of its roles and of the file; the IdP's profile unless the file's
+            idp_user = wanted.pop(linked)
+            if spec.id in wanted:
+                merge.error(
+                    f"users.{spec.id} links auth_id '{spec.auth_id}', but GoodData user id '{spec.id}' is "
+                    f"also what the IdP user '{wanted[spec.id].auth_id}' maps to; pick another id",
+                    path=f"users.{spec.id}",
+                )
+                continue
+            wanted[spec.id] = dataclasses.replace(
+                idp_user,
+                derived_id=spec.id,
+                groups=idp_user.groups | frozenset(spec.groups),
+                reason=f"{idp_user.reason}; linked by users.{spec.id}.auth_id",
+                linked_by=f"users.{spec.id}.auth_id",
+                email=spec.email or idp_user.email,
+                firstname=spec.firstname or idp_user.firstname,
+                lastname=spec.lastname or idp_user.lastname,
+            )
+            continue
         if spec.id in wanted:
             merge.error(
                 f"user '{spec.id}' is listed under users: and also comes from the IdP "
@@ -693,7 +719,8 @@ def _user_update(
         return None
     fields, added, removed = _translate_deepdiff(left, right, list_field="userGroups")
     if not left["authId"] and right["authId"]:
-        reason = "adopted: existing user with the derived id, authId set"
+        how = f"linked by {wanted.linked_by}" if wanted.linked_by else "existing user with the derived id"
+        reason = f"adopted: {how}, authId set"
     elif (added or removed) and wanted.source == "idp":
         reason = f"role change ({wanted.reason})"
     elif added or removed:

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import pytest
 
 from reconciler.canonical import canonical_users_and_groups
 from reconciler.diff import compute_plan, derive_user_id
-from reconciler.model import IdentityUser, InputError
+from reconciler.model import IdentityUser, InputError, UserSpec
 from reconciler.plan import Plan
 from reconciler.safety import check_max_removals
 
-from .builders import desired, idp, live, live_group, live_user, person, wire
+from .builders import HERE, desired, idp, live, live_group, live_user, person, wire
 
 BASE_GROUPS = {"adminGroup": {}, "analysts": {"name": "Analysts"}, "viewers": {"name": "Viewers"}}
 BASE_ROLES = {"Admin": ["adminGroup"], "Analyst": ["analysts"], "User": ["viewers"]}
@@ -194,6 +195,24 @@ def test_matching_live_users(
     [live_one] = live_users
     assert set(users) == {"admin", live_one["id"]}  # nobody created, deleted or recreated
     assert users[live_one["id"]]["authId"] == auth_id
+
+
+def test_users_auth_id_links_an_idp_user_to_an_existing_account() -> None:
+    state = dataclasses.replace(
+        desired(groups=BASE_GROUPS, roles=BASE_ROLES),
+        users={"alice": UserSpec("alice", ("viewers",), HERE, auth_id="auth0|alice1")},
+    )
+    before = live(users=[live_user("admin", "adminGroup"), live_user("alice", "viewers")], groups=LIVE_GROUPS)
+    plan = compute_plan(state, idp(person("auth0|alice1", "Analyst")), before)
+    [change] = plan.user_changes  # no second account alice1 with the same authId
+    assert (change.action, change.user_id, change.groups_added) == ("update", "alice", ("analysts",))
+    assert change.reason == "adopted: linked by users.alice.auth_id, authId set"
+    after = final_users(plan, before.users_and_groups)
+    assert set(after) == {"admin", "alice"} and after["alice"]["authId"] == "auth0|alice1"
+    linked = live(
+        users=[live_user("admin", "adminGroup"), {**after["alice"]}], groups=LIVE_GROUPS
+    )  # the next run: matched by authId, nothing to do
+    assert compute_plan(state, idp(person("auth0|alice1", "Analyst")), linked).user_changes == ()
 
 
 def test_idp_names_over_255_characters_are_an_error() -> None:
