@@ -293,7 +293,17 @@ def _desired_users(merge: _Merge) -> dict[str, _DesiredUser]:
             lastname=user.family_name,
         )
     derived_by_subject = {w.auth_id: key for key, w in wanted.items()}
+    file_auth_ids: dict[str, str] = {}
     for spec in state.users.values():
+        if spec.auth_id and spec.auth_id in file_auth_ids:
+            merge.error(
+                f"users.{spec.id} and users.{file_auth_ids[spec.auth_id]} have the same auth_id "
+                f"'{spec.auth_id}'; only one GoodData user can log in with it",
+                path=f"users.{spec.id}",
+            )
+            continue
+        if spec.auth_id:
+            file_auth_ids[spec.auth_id] = spec.id
         linked = derived_by_subject.get(spec.auth_id) if spec.auth_id else None
         if linked is not None:
             # users: names the GoodData id an IdP user keeps (adopting an existing account): one

@@ -215,6 +215,19 @@ def test_users_auth_id_links_an_idp_user_to_an_existing_account() -> None:
     assert compute_plan(state, idp(person("auth0|alice1", "Analyst")), linked).user_changes == ()
 
 
+def test_two_file_users_with_one_auth_id_are_an_error() -> None:
+    state = dataclasses.replace(
+        desired(groups=BASE_GROUPS, roles=BASE_ROLES),
+        users={
+            "a": UserSpec("a", ("viewers",), HERE, auth_id="okta|x"),
+            "b": UserSpec("b", ("viewers",), HERE, auth_id="okta|x"),
+        },
+    )
+    with pytest.raises(InputError) as caught:
+        compute_plan(state, idp(), live(groups=LIVE_GROUPS))
+    assert "users.b and users.a have the same auth_id 'okta|x'" in str(caught.value)
+
+
 def test_idp_names_over_255_characters_are_an_error() -> None:
     state = desired(groups=BASE_GROUPS, roles=BASE_ROLES)
     long_name = person("auth0|u1", "User", email="x" * 250 + "@example.com")
