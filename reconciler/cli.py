@@ -443,7 +443,17 @@ def _finish_apply(runtime: Runtime, report: ApplyReport, state: DesiredState) ->
         _say(f"Not applied: {', '.join(d.label for d in report.not_applied)}")
         _fail(f"apply stopped: {report.error}; run apply again to converge")
     _say("Verifying: planning again...")
-    verify, _ = _plan(runtime, state)
+    written = plural(len(report.applied), "document")
+    try:
+        verify, _ = _plan(runtime, state)
+    except InputError as error:  # the writes happened: say so, not "nothing was written"
+        for diagnostic in error.diagnostics:
+            click.echo(runtime.redact(str(diagnostic)), err=True)
+        _fail(
+            f"apply wrote {written}, but the plan made to verify it fails (above); fix that, then plan again"
+        )
+    except ReconcilerError as error:
+        _fail(f"apply wrote {written}, but the plan made to verify it failed: {runtime.redact(str(error))}")
     if not verify.plan.is_empty:
         click.echo(render_text(verify.plan), err=True, nl=False)
         _fail("GoodData does not match the desired state after apply (the plan above is not empty)")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 from click.testing import CliRunner
 
@@ -564,3 +566,26 @@ def test_the_plan_counts_every_gooddata_read(harness: Harness) -> None:
     harness.sandbox.auth0.state.remove_user(CHLOE)  # one leaving user: one permissions lookup
     run = harness.reconcile("plan", "--format", "json")
     assert json.loads(run.stdout)["metadata"]["gooddata_read_requests"] == 8
+
+
+def test_a_verification_that_fails_says_what_was_written(harness: Harness) -> None:
+    gooddata = harness.sandbox.gooddata
+
+    def break_reads_after_the_writes() -> None:
+        deadline = time.monotonic() + 20
+        while gooddata.counters.writes() < 4 and time.monotonic() < deadline:
+            time.sleep(0.002)
+        gooddata.faults.add_script("GET", r"^/api/v1/profile$", "500", times=50)
+
+    watcher = threading.Thread(target=break_reads_after_the_writes, daemon=True)
+    watcher.start()
+    run = harness.reconcile("apply", "--yes")
+    watcher.join()
+    gooddata.faults.reset()
+    assert run.exit_code == 1
+    assert run.stderr.splitlines()[-1] == (
+        "error: apply wrote 4 documents, but the plan made to verify it failed: "
+        "GET /api/v1/profile failed: 500 Internal Server Error - Injected fault: HTTP 500."
+    )
+    assert "nothing was written" not in run.stderr
+    assert len(harness.users()) == 53
