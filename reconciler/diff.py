@@ -791,20 +791,28 @@ def _plan_grants(
         if managed is None:
             return frozenset(g for g in live_grants if g.assignee_id not in dropped)
         for grant in sorted(managed.grants):
+            kind = "user" if grant.assignee_type == "user" else "group"
+            location = managed.grant_locations.get(grant) or state.location_of(path)
+            if grant.assignee_id in dropped:
+                # someone left: the plan goes on without the grant, so every other change still lands
+                merge.warnings.append(
+                    Diagnostic(
+                        "warning",
+                        f"{path}: {kind} '{grant.assignee_id}' leaves in this plan, so its {grant.name} "
+                        "listed here is not given; remove it from the file",
+                        location,
+                        grant.assignee_id,
+                    )
+                )
+                continue
             exists = desired_users if grant.assignee_type == "user" else desired_groups
             if grant.assignee_id not in exists:
-                kind = "user" if grant.assignee_type == "user" else "group"
-                location = managed.grant_locations.get(grant)
-                why = (
-                    "is removed by this plan (see its reason in the plan); drop the grant or keep it"
-                    if grant.assignee_id in gone
-                    else "does not exist in GoodData and is not created by this plan"
-                )
                 merge.errors.append(
                     Diagnostic(
                         "error",
-                        f"{path}: {kind} '{grant.assignee_id}' {why}",
-                        location or state.location_of(path),
+                        f"{path}: {kind} '{grant.assignee_id}' does not exist in GoodData and is not created "
+                        "by this plan",
+                        location,
                         grant.assignee_id,
                     )
                 )

@@ -539,18 +539,31 @@ def test_grant_to_unknown_user_is_an_error() -> None:
     assert "user 'nobody' does not exist in GoodData" in str(caught.value)
 
 
-def test_grant_to_a_departing_user_is_an_error_saying_so() -> None:
+@pytest.mark.parametrize("policy", ["remove", "strip"])
+def test_a_grant_the_file_gives_a_leaving_user_is_dropped_with_a_warning(policy: str) -> None:
     state = desired(
-        groups=BASE_GROUPS, max_removals=5, workspaces={"demo": {"permissions": {"user:gone": ["VIEW"]}}}
+        groups=BASE_GROUPS,
+        departed_users=policy,
+        max_removals=5,
+        workspaces={"demo": {"permissions": {"user:gone": ["VIEW"], "viewers": ["VIEW"]}}},
     )
     organization = live(
         users=[live_user("admin", "adminGroup"), live_user("gone", "viewers", auth_id="auth0|gone")],
         groups=LIVE_GROUPS,
         workspaces={"demo": None},
+        workspace_permissions={
+            "demo": {"permissions": wire({"user:gone": ["VIEW"]}), "hierarchyPermissions": []}
+        },
     )
-    with pytest.raises(InputError) as caught:
-        compute_plan(state, idp(), organization)
-    assert "user 'gone' is removed by this plan" in str(caught.value)
+    plan = compute_plan(state, idp(), organization)  # no error: the rest of the plan still lands
+    assert [w.message for w in plan.warnings] == [
+        "permissions.workspaces.demo: user 'gone' leaves in this plan, so its VIEW listed here is not given; "
+        "remove it from the file"
+    ]
+    assert {(c.action, c.grant.assignee_id) for c in plan.grant_changes} == {
+        ("create", "viewers"),
+        ("delete", "gone"),
+    }
 
 
 # Write ordering ---------------------------------------------------------------------------------------
