@@ -38,7 +38,7 @@ from reconciler.engine import (
 )
 from reconciler.environment import required_values
 from reconciler.identity import IdentityProvider
-from reconciler.model import SECRET_VARIABLES, DesiredState, InputError, ReconcilerError
+from reconciler.model import SECRET_VARIABLES, DesiredState, InputError, ReconcilerError, RemovalThreshold
 from reconciler.plan import Plan
 from reconciler.render.json import render_json
 from reconciler.render.markdown import render_markdown
@@ -463,28 +463,39 @@ def _finish_apply(runtime: Runtime, report: ApplyReport, state: DesiredState) ->
 @main.command()
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force", is_flag=True, help="Restore even though it removes more than 10% of the live users.")
 @backup_dir_option("Where the documents the restore replaces are saved first (so a restore can be undone).")
 @click.pass_obj
-def restore(runtime: Runtime, folder: Path, yes: bool, backup_dir: Path) -> None:
+def restore(runtime: Runtime, folder: Path, yes: bool, force: bool, backup_dir: Path) -> None:
     """Put back the documents an apply saved in FOLDER (one of the --backup-dir subfolders).
 
-    Shows what each document would change, refuses a restore that would leave nobody with
-    organization MANAGE, asks, saves the documents it replaces, then writes users and groups
-    first (so every principal a grant names exists again) and the grants after them.
+    Shows what each document would change; refuses a backup of another organisation, one that
+    names a workspace or data source that is gone, one that would leave nobody with organization
+    MANAGE, and (unless --force) one that removes more than 10% of the live users; asks, saves the
+    documents it replaces, then writes users and groups first (so every principal a grant names
+    exists again) and the grants after them.
     """
     from reconciler.gooddata.client import GoodDataClient, GoodDataSettings
 
     with _clean_errors(runtime):
-        documents = load_backup(folder)
+        backup = load_backup(folder)
         gooddata = GoodDataClient(GoodDataSettings.from_env(runtime.environ))
-        plan_ = restore_plan(documents, gooddata=gooddata)
+        restoring = restore_plan(backup, gooddata=gooddata)
+        plan_ = restoring.plan
+        documents = backup.documents
         for document in documents:
             current = plan_.replaced[(document.kind, document.target)]
             _say(f"  {document.label}: {describe_replacement(document, current)}")
-        live = gooddata.read(workspace_ids=(), data_source_ids=(), organization_permissions=True)
-        lockout = check_lockout(plan_, live=live)
+        lockout = check_lockout(plan_, live=restoring.live)
         if not lockout.passed:
             _fail(f"restore refused: {lockout.message}")
+        live_users = len(restoring.live.users_and_groups.get("users", []))
+        limit = RemovalThreshold().limit_for(live_users)
+        if len(restoring.users_removed) > limit and not force:
+            _fail(
+                f"restore refused: it removes {len(restoring.users_removed)} of the {live_users} live users "
+                f"(more than {limit}); review the preview above and pass --force if that is what you want"
+            )
         _confirm(yes, "restore")
         report = apply_plan(plan_, gooddata=gooddata, backup_dir=backup_dir, progress=_say)
         if report.backup_folder is not None:

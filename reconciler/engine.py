@@ -42,6 +42,11 @@ class GoodDataPort(Protocol):
         """HTTP requests made so far."""
         ...
 
+    @property
+    def host(self) -> str:
+        """The GoodData host written to (recorded in backups, checked by restore)."""
+        ...
+
     def read(
         self, *, workspace_ids: Iterable[str], data_source_ids: Iterable[str], organization_permissions: bool
     ) -> LiveOrganization:
@@ -238,7 +243,8 @@ def apply_plan(
     for index, document in enumerate(plan.writes):
         key = (document.kind, document.target)
         if folder is not None:
-            _save_backup(folder, index, document, previous.get(key))
+            origin = {"host": gooddata.host, "organization_id": plan.metadata.get("organization_id")}
+            _save_backup(folder, index, document, previous.get(key), origin)
         try:
             gooddata.write(document)
         except ReconcilerError as error:
@@ -268,8 +274,8 @@ def _backup_name(index: int, document: Document) -> str:
     return f"{index:03d}-{document.kind}{target}.json"
 
 
-def _save_backup(folder: Path, index: int, document: Document, body: Any) -> None:
-    record = {"kind": document.kind, "target": document.target, "body": body}
+def _save_backup(folder: Path, index: int, document: Document, body: Any, origin: Mapping[str, Any]) -> None:
+    record = {"kind": document.kind, "target": document.target, "body": body, **origin}
     path = folder / _backup_name(index, document)
     write_private(path, json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
 
@@ -282,7 +288,18 @@ def write_private(path: Path, text: str) -> None:
     os.chmod(path, 0o600)  # an existing file keeps its mode through O_CREAT
 
 
-def load_backup(folder: Path) -> list[Document]:
+@dataclass(frozen=True)
+class Backup:
+    """The documents of one backup folder, and the organisation they were taken from (``None`` for
+    backups written before that was recorded)."""
+
+    folder: Path
+    documents: tuple[Document, ...]
+    host: str | None
+    organization_id: str | None
+
+
+def load_backup(folder: Path) -> Backup:
     """The documents to put back from a backup folder: the oldest backup of each document,
     users and groups first so that every principal a grant names exists again."""
     if not folder.is_dir():
@@ -297,6 +314,7 @@ def load_backup(folder: Path) -> list[Document]:
             )
         raise ReconcilerError(f"{folder}: the folder holds no backup documents")
     first: dict[tuple[str, str], Document] = {}
+    origins: set[tuple[str | None, str | None]] = set()
     for path in files:
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
@@ -315,7 +333,14 @@ def load_backup(folder: Path) -> list[Document]:
         if document.kind not in _RESTORE_ORDER:
             raise ReconcilerError(f"{path}: unknown document kind '{document.kind}'")
         first.setdefault(key, document)
-    return sorted(first.values(), key=lambda d: (_RESTORE_ORDER[d.kind], d.target))
+        origins.add((record.get("host"), record.get("organization_id")))
+    if len(origins) > 1:
+        raise ReconcilerError(
+            f"{folder}: the documents come from different organisations; restore them one by one"
+        )
+    [(host, organization_id)] = origins
+    documents = tuple(sorted(first.values(), key=lambda d: (_RESTORE_ORDER[d.kind], d.target)))
+    return Backup(folder, documents, host, organization_id)
 
 
 _RESTORE_ORDER = {
@@ -371,9 +396,58 @@ def _grant_keys(body: Any) -> set[tuple[str, str, str, bool]]:
     return {(g["name"], g["assignee"]["type"], g["assignee"]["id"], hierarchy) for g, hierarchy in items}
 
 
-def restore_plan(documents: list[Document], *, gooddata: GoodDataPort) -> Plan:
-    """A plan that puts ``documents`` back, replacing what is live now (so it is backed up too)."""
-    current: dict[tuple[str, str], Any] = {
-        (d.kind, d.target): gooddata.read_document(d.kind, d.target) for d in documents
-    }
-    return Plan((), (), (), tuple(documents), current, desired_checksum="", live_checksum="")
+@dataclass(frozen=True)
+class RestorePlan:
+    """What a restore would write, what it replaces, and what the checks found."""
+
+    plan: Plan
+    live: LiveOrganization
+    users_removed: frozenset[str]
+
+
+def restore_plan(backup: Backup, *, gooddata: GoodDataPort) -> RestorePlan:
+    """A plan that puts the backup's documents back, replacing what is live now (so that is backed
+    up too). Refused before anything is written when the backup comes from another organisation or
+    names a workspace or data source that no longer exists."""
+    live = gooddata.read(workspace_ids=(), data_source_ids=(), organization_permissions=True)
+    if backup.host is not None and backup.host != gooddata.host:
+        raise ReconcilerError(
+            f"{backup.folder}: the backup was taken from {backup.host}, not {gooddata.host} (GOODDATA_HOST); "
+            "nothing was written"
+        )
+    if backup.organization_id is not None and backup.organization_id != live.organization_id:
+        raise ReconcilerError(
+            f"{backup.folder}: the backup was taken from organization '{backup.organization_id}', not "
+            f"'{live.organization_id}'; nothing was written"
+        )
+    current: dict[tuple[str, str], Any] = {}
+    for document in backup.documents:
+        if document.kind == "users_and_groups":
+            body: Any = live.users_and_groups
+        elif document.kind == "organization_permissions":
+            body = list(live.organization_permissions or ())
+        else:
+            body = gooddata.read_document(document.kind, document.target)
+            if body is None:
+                raise ReconcilerError(
+                    f"{backup.folder}: {document.label} cannot be put back: the "
+                    f"{'workspace' if document.kind == 'workspace_permissions' else 'data source'} "
+                    f"'{document.target}' no longer exists; nothing was written"
+                )
+        current[(document.kind, document.target)] = body
+    removed: set[str] = set()
+    for document in backup.documents:
+        if document.kind == "users_and_groups":
+            kept = {user["id"] for user in document.body.get("users", [])}
+            removed = {user["id"] for user in live.users_and_groups.get("users", [])} - kept
+    plan = Plan(
+        (),
+        (),
+        (),
+        backup.documents,
+        current,
+        desired_checksum="",
+        live_checksum="",
+        metadata={"organization_id": live.organization_id},
+    )
+    return RestorePlan(plan, live, frozenset(removed))

@@ -223,6 +223,11 @@ class GoodDataClient:
         """HTTP requests sent so far, retries included."""
         return self._requests
 
+    @property
+    def host(self) -> str:
+        """The GoodData host this client talks to."""
+        return self._settings.host
+
     # ---------------------------------------------------------------------------------------
     # Transport
     # ---------------------------------------------------------------------------------------

@@ -324,7 +324,7 @@ def test_apply_backs_up_and_restore_puts_documents_back(harness: Harness) -> Non
         "002-workspace_permissions-demo_west.json",
         "003-data_source_permissions-demo-ds.json",
     ]
-    run = harness.run("restore", str(folder), "--yes")
+    run = harness.run("restore", str(folder), "--yes", "--force")  # it takes away 52 of 53 users
     assert run.exit_code == 0, run.output
     assert harness.sandbox.gooddata.state.snapshot() == before
 
@@ -428,7 +428,17 @@ def test_restore_previews_backs_up_and_refuses_a_lockout(harness: Harness) -> No
     root_hint = harness.run("restore", str(backups), "--yes")
     assert root_hint.exit_code == 1 and "this is the backup root" in root_hint.stderr
     [folder] = list(backups.iterdir())
-    restored = harness.run("restore", str(folder), "--yes", "--backup-dir", str(harness.folder / "undo"))
+    writes = harness.sandbox.gooddata.counters.writes()
+    unforced = harness.run("restore", str(folder), "--yes")
+    assert unforced.exit_code == 1
+    assert unforced.stderr.endswith(
+        "error: restore refused: it removes 52 of the 53 live users (more than 5); review the preview "
+        "above and pass --force if that is what you want\n"
+    )
+    assert harness.sandbox.gooddata.counters.writes() == writes
+    restored = harness.run(
+        "restore", str(folder), "--yes", "--force", "--backup-dir", str(harness.folder / "undo")
+    )
     assert restored.exit_code == 0, restored.output
     assert (
         "users and groups: +0 -52 ~0 users (removed: 0a57cb53ba59c46fc4b69252, 12c6fc06c99a462375eeb3f4, "
@@ -456,8 +466,38 @@ def test_restore_previews_backs_up_and_refuses_a_lockout(harness: Harness) -> No
         json.dumps({"kind": "users_and_groups", "target": "", "body": {"users": [], "userGroups": []}})
     )
     writes = harness.sandbox.gooddata.counters.writes()
-    refused = harness.run("restore", str(locked), "--yes")
+    refused = harness.run("restore", str(locked), "--yes", "--force")  # --force never lifts the lock-out
     assert refused.exit_code == 1 and "restore refused" in refused.stderr and "locked out" in refused.stderr
+    assert harness.sandbox.gooddata.counters.writes() == writes
+
+
+def test_restore_refuses_another_organisations_backup_and_missing_objects(harness: Harness) -> None:
+    backups = harness.folder / "backups"
+    apply(harness, "--backup-dir", str(backups))
+    [folder] = list(backups.iterdir())
+    record = json.loads((folder / "001-workspace_permissions-demo.json").read_text())
+    assert record["host"] == harness.sandbox.gooddata.url and record["organization_id"] == "default"
+    elsewhere = harness.folder / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "000-workspace_permissions-demo.json").write_text(
+        json.dumps({**record, "host": "https://x.example"})
+    )
+    other_org = harness.folder / "other-org"
+    other_org.mkdir()
+    (other_org / "000-workspace_permissions-demo.json").write_text(
+        json.dumps({**record, "organization_id": "acme"})
+    )
+    gone = harness.folder / "gone"
+    gone.mkdir()
+    (gone / "000-workspace_permissions-nope.json").write_text(json.dumps({**record, "target": "nope"}))
+    writes = harness.sandbox.gooddata.counters.writes()
+    for path, message in [
+        (elsewhere, f"the backup was taken from https://x.example, not {harness.sandbox.gooddata.url}"),
+        (other_org, "the backup was taken from organization 'acme', not 'default'"),
+        (gone, "workspace nope permissions cannot be put back: the workspace 'nope' no longer exists"),
+    ]:
+        run = harness.run("restore", str(path), "--yes", "--force")
+        assert run.exit_code == 1 and message in run.stderr, run.stderr
     assert harness.sandbox.gooddata.counters.writes() == writes
 
 
