@@ -388,6 +388,11 @@ def apply(
         )
         if isinstance(recorded, str) and recorded and default_config:
             config_path = Path(recorded)  # the saved plan names the file it was made from
+            if not config_path.exists():
+                raise ReconcilerError(
+                    f"{plan_file}: the plan was made from {recorded}, which is not here (a relative path is "
+                    "taken from the folder `plan` ran in); run apply there, or pass --config"
+                )
         state = _load_state(runtime, config_path)
         context, gooddata = _plan(runtime, state)
         fresh = context.plan

@@ -671,10 +671,11 @@ def _plan_users(
         )
     if kept_departed:
         shown = ", ".join(sorted(kept_departed)[:5]) + (" …" if len(kept_departed) > 5 else "")
+        count = f"{len(kept_departed)} user{'s' if len(kept_departed) != 1 else ''}"
         merge.warn(
-            f"{len(kept_departed)} users that left {merge.idp.provider} or lost every mapped role keep their "
-            f"groups (departed_users: keep, or protected): {shown}",
-            path="policy",
+            f"{count} that left {merge.idp.provider} or lost every mapped role keep their groups "
+            f"(departed_users: keep, or protected): {shown}",
+            path="policy.departed_users",
         )
     return changes, desired, deleted, stripped
 

@@ -180,9 +180,9 @@ def check_idp_completeness(
         return GuardResult(
             "idp_completeness",
             False,
-            f"the {idp.provider} answer would remove or strip {departed} of the {linked} GoodData users "
-            f"from it (limit {limit} at max_removals {threshold.text}); if they really left, raise "
-            "policy.max_removals in the desired state for this change",
+            f"the {idp.provider} answer, with the file's role mappings, would remove or strip {departed} of "
+            f"the {linked} GoodData users from it (limit {limit} at max_removals {threshold.text}); if they "
+            "really left, raise policy.max_removals in the desired state for this change",
             overridable=False,
         )
     return GuardResult(

@@ -18,7 +18,6 @@ from reconciler.desired_state.schema import shared_schema
 from reconciler.desired_state.yaml_source import KeyPath, SourceMap, parse_document, read_text
 from reconciler.model import (
     BOOTSTRAP_ADMIN_GROUP,
-    BOOTSTRAP_ADMIN_USER,
     ID_PATTERN,
     DataSourceSpec,
     DesiredState,
@@ -335,11 +334,8 @@ class _Checker:
             return
         groups = self.data.get("groups")
         declared = set(groups) if isinstance(groups, dict) else set()
-        protected = {
-            BOOTSTRAP_ADMIN_USER,
-            BOOTSTRAP_ADMIN_GROUP,
-            *_strings(_get(self.data, "policy", "protected")),
-        }
+        # adminGroup always exists; policy.protected may name groups (or users, which cannot be told apart)
+        protected = {BOOTSTRAP_ADMIN_GROUP, *_strings(_get(self.data, "policy", "protected"))}
         known = declared | protected
         used: set[str] = set()
         for group_id, path, is_key in self._group_references():

@@ -544,3 +544,11 @@ def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "access.yaml"
     path.write_bytes(b"\xef\xbb\xbfversion: 1\n")
     assert load_desired_state(path).version == 1
+
+
+def test_the_bootstrap_user_is_not_a_group(tmp_path: Path) -> None:
+    errors = errors_of(tmp_path, "version: 1\nusers: {svc: {groups: [admin]}}\n")
+    assert errors == [
+        f"{tmp_path / 'access.yaml'}:2:24: error: group 'admin' (users.svc.groups[0]) is not declared under "
+        "groups:; declare it under groups:, or list it in policy.protected if it exists only in GoodData"
+    ]

@@ -238,7 +238,10 @@ def test_idp_departures_over_the_threshold_need_the_file_not_force(harness: Harn
     for args in ((), ("--force",)):
         refused = harness.reconcile("apply", "--yes", *args)
         assert refused.exit_code == 1, refused.output
-        assert "idp_completeness: the auth0 answer would remove or strip 6 of the 52" in refused.stderr
+        assert (
+            "idp_completeness: the auth0 answer, with the file's role mappings, would remove or strip "
+            "6 of the 52" in refused.stderr
+        )
     assert harness.sandbox.gooddata.counters.writes() == writes
     harness.edit(policy={"max_removals": "15%"})  # the reviewed way to let a real departure through
     apply(harness)
