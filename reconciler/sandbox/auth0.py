@@ -16,7 +16,7 @@ import json
 import random
 import secrets
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -34,6 +34,7 @@ from reconciler.sandbox.http import (
     SandboxApplication,
     ServerThread,
     json_response,
+    no_content,
 )
 
 DEFAULT_CLIENT_ID = "sandbox-client-id"
@@ -45,6 +46,9 @@ PAGING_CAP_MESSAGE = (
     "See https://auth0.com/docs/users/search/v3/view-search-results-by-page#limitation"
 )
 _ROLE_MEMBER_FIELDS = ("user_id", "email", "name", "picture")
+
+
+_PATCHABLE_USER_FIELDS = frozenset({"blocked", "email", "given_name", "family_name", "name"})
 
 
 def auth0_error(status: int, message: str, error_code: str | None = None) -> dict[str, Any]:
@@ -216,6 +220,27 @@ class Auth0State:
         """Block or unblock a user."""
         with self._lock:
             self._users[subject]["blocked"] = blocked
+
+    def update_user(self, subject: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """``PATCH``: change the given profile fields (``blocked``, ``email``, names); the user after."""
+        with self._lock:
+            user = self._users[subject]
+            user.update(copy.deepcopy(dict(changes)))
+            return copy.deepcopy(user)
+
+    def change_roles(self, subject: str, role_ids: Sequence[str], *, assign: bool) -> None:
+        """Assign (or remove) roles by id, keeping the user's others."""
+        with self._lock:
+            if subject not in self._users:
+                raise KeyError(subject)
+            unknown = [r for r in role_ids if r not in self._roles]
+            if unknown:
+                raise KeyError(unknown[0])
+            for role_id in role_ids:
+                if assign:
+                    self._members[role_id].setdefault(subject, None)
+                else:
+                    self._members[role_id].pop(subject, None)
 
     def users(self) -> list[dict[str, Any]]:
         """Deep copies of all users, in listing order."""
@@ -423,8 +448,8 @@ class Auth0Application(SandboxApplication):
         return [
             ("/oauth/token", ("POST",), self.token),
             ("/api/v2/users", ("GET",), self.managed(self.list_users)),
-            ("/api/v2/users/{id}", ("GET",), self.managed(self.get_user)),
-            ("/api/v2/users/{id}/roles", ("GET",), self.managed(self.list_user_roles)),
+            ("/api/v2/users/{id}", ("GET", "PATCH", "DELETE"), self.managed(self.user_item)),
+            ("/api/v2/users/{id}/roles", ("GET", "POST", "DELETE"), self.managed(self.user_roles)),
             ("/api/v2/roles", ("GET",), self.managed(self.list_roles)),
             ("/api/v2/roles/{id}", ("GET",), self.managed(self.get_role)),
             ("/api/v2/roles/{id}/users", ("GET",), self.managed(self.list_role_users)),
@@ -544,19 +569,42 @@ class Auth0Application(SandboxApplication):
             }
         )
 
-    def get_user(self, request: Request, args: dict[str, str]) -> Response:
-        """``GET /api/v2/users/{id}``."""
+    def user_item(self, request: Request, args: dict[str, str]) -> Response:
+        """``GET``, ``PATCH`` (blocked, email, names) and ``DELETE /api/v2/users/{id}``: people join,
+        change and leave while the sandbox runs (the reconciler itself only reads)."""
         user = self.state.user(args["id"])
         if user is None:
             return error_response(404, "The user does not exist.", "inexistent_user")
+        if request.method == "DELETE":
+            self.state.remove_user(args["id"])
+            return no_content()
+        if request.method == "PATCH":
+            changes = request.get_json(silent=True)
+            if not isinstance(changes, dict) or set(changes) - _PATCHABLE_USER_FIELDS:
+                allowed = ", ".join(sorted(_PATCHABLE_USER_FIELDS))
+                return error_response(400, f"Payload validation error: only {allowed} can be changed here.")
+            return json_response(self.state.update_user(args["id"], changes))
         include_fields = _bool_arg(request, "include_fields", True)
         return json_response(_select_fields(user, request.args.get("fields"), include_fields))
 
-    def list_user_roles(self, request: Request, args: dict[str, str]) -> Response:
-        """``GET /api/v2/users/{id}/roles`` (direct assignments)."""
+    def user_roles(self, request: Request, args: dict[str, str]) -> Response:
+        """``GET /api/v2/users/{id}/roles`` (direct assignments); ``POST`` / ``DELETE`` with
+        ``{"roles": [role ids]}`` assign or remove roles."""
         if self.state.user(args["id"]) is None:
             return error_response(404, "The user does not exist.", "inexistent_user")
-        return self._offset_roles(request, self.state.user_roles(args["id"]))
+        if request.method == "GET":
+            return self._offset_roles(request, self.state.user_roles(args["id"]))
+        body = request.get_json(silent=True)
+        roles = body.get("roles") if isinstance(body, dict) else None
+        if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
+            return error_response(
+                400, "Payload validation error: 'roles' must be a non-empty array of role ids."
+            )
+        try:
+            self.state.change_roles(args["id"], roles, assign=request.method == "POST")
+        except KeyError:
+            return error_response(404, "The role does not exist.", "inexistent_role")
+        return no_content()
 
     def list_roles(self, request: Request, args: dict[str, str]) -> Response:
         """``GET /api/v2/roles``."""

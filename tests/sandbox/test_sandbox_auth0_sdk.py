@@ -13,6 +13,7 @@ import requests
 from auth0.authentication import GetToken
 from auth0.authentication.exceptions import Auth0Error
 from auth0.management import Auth0
+from auth0.management.core.api_error import ApiError
 from auth0.management.errors import BadRequestError, NotFoundError, UnauthorizedError
 
 from reconciler.sandbox import Auth0Seed, Sandbox
@@ -268,3 +269,30 @@ def test_generated_seed_is_deterministic() -> None:
         for subject in members:
             held[subject] += 1
     assert set(held.values()) <= {1, 2} and 1 in held.values()
+
+
+def test_people_join_change_and_leave_through_auth0_python() -> None:
+    """What a person trying the tool does between two plans: the Management API's own write calls."""
+    with Sandbox.start() as sandbox:
+        client = _management(sandbox)
+        users = sandbox.auth0.state.users()
+        leaving, blocked, moving = (u["user_id"] for u in users[:3])
+        roles = {r.name: r.id for r in client.roles.list(per_page=50).response.roles or []}
+        client.users.delete(leaving)
+        updated = client.users.update(blocked, blocked=True, given_name="Renamed")
+        client.users.roles.assign(moving, roles=[roles["Finance Viewer"]])
+        client.users.roles.delete(moving, roles=[r for n, r in roles.items() if n != "Finance Viewer"])
+        assert updated.blocked is True and updated.given_name == "Renamed"
+        assert sandbox.auth0.state.user(leaving) is None
+        assert sandbox.auth0.state.user(blocked)["blocked"] is True  # type: ignore[index]
+        assert sandbox.auth0.state.roles_of(moving) == ["Finance Viewer"]
+        for gone in (
+            lambda: client.users.delete(leaving),
+            lambda: client.users.roles.assign(moving, roles=["rol_nope"]),
+        ):
+            with pytest.raises(ApiError) as caught:
+                gone()
+            assert caught.value.status_code == 404
+        with pytest.raises(ApiError) as refused:
+            client.users.update(moving, password="not through the sandbox")
+        assert refused.value.status_code == 400
