@@ -9,6 +9,7 @@ dominate every timing.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import math
@@ -521,9 +522,16 @@ class ServerThread:
     """Serves one WSGI app on 127.0.0.1 from a daemon thread."""
 
     def __init__(self, app: Callable[..., Any], port: int = 0, name: str = "sandbox") -> None:
-        self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", port, _draining(app), threaded=True, request_handler=_FastQuietHandler
-        )
+        try:
+            # werkzeug prints its own two lines and exits when the port is taken: raise instead
+            with contextlib.redirect_stderr(io.StringIO()):
+                self._server: BaseWSGIServer = make_server(
+                    "127.0.0.1", port, _draining(app), threaded=True, request_handler=_FastQuietHandler
+                )
+        except SystemExit:
+            raise OSError(
+                errno.EADDRINUSE, f"port {port} on 127.0.0.1 is in use by another program"
+            ) from None
         self.port: int = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(

@@ -225,3 +225,21 @@ def test_a_bad_seed_is_one_line_naming_it(tmp_path: Path, option: str, content: 
     assert result.stdout == "" and "Traceback" not in result.stderr
     [line] = result.stderr.splitlines()
     assert line.startswith("error: ") and message in line
+
+
+def test_a_port_in_use_is_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [str(ENTRY_POINT), "sandbox", "--gooddata-port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 1
+    assert (
+        result.stderr
+        == f"error: cannot start the sandbox: port {port} on 127.0.0.1 is in use by another program\n"
+    )
