@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,14 +95,25 @@ def github_group() -> None:
     """
 
 
-@github_group.command("pr-comment")
-@click.option("--pr", "pr_number", type=click.IntRange(min=1), required=True, help="Pull request number.")
-@click.option(
-    "--markdown", "markdown_path", type=click.Path(path_type=Path), help="Plan rendered as Markdown."
-)
-@click.option(
+def _markdown_option(*, required: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--markdown",
+        "markdown_path",
+        type=click.Path(path_type=Path),
+        required=required,
+        help="Plan rendered as Markdown.",
+    )
+
+
+_json_option = click.option(
     "--json", "json_path", type=click.Path(path_type=Path), help="Complete JSON plan (for its checksum)."
 )
+
+
+@github_group.command("pr-comment")
+@click.option("--pr", "pr_number", type=click.IntRange(min=1), required=True, help="Pull request number.")
+@_markdown_option(required=False)
+@_json_option
 @click.option(
     "--fork", is_flag=True, help="The pull request comes from a fork: explain why there is no plan."
 )
@@ -173,13 +184,7 @@ def _append_summary(markdown: str) -> bool:
 
 
 @github_group.command("summary")
-@click.option(
-    "--markdown",
-    "markdown_path",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Plan rendered as Markdown.",
-)
+@_markdown_option(required=True)
 def summary(markdown_path: Path) -> None:
     """Append the Markdown plan to the job summary ($GITHUB_STEP_SUMMARY)."""
     if not _append_summary(_read_text(markdown_path)):
@@ -188,16 +193,8 @@ def summary(markdown_path: Path) -> None:
 
 
 @github_group.command("drift")
-@click.option(
-    "--markdown",
-    "markdown_path",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Plan rendered as Markdown.",
-)
-@click.option(
-    "--json", "json_path", type=click.Path(path_type=Path), help="Complete JSON plan (for its checksum)."
-)
+@_markdown_option(required=True)
+@_json_option
 @click.option(
     "--exit-code", "plan_exit_code", type=int, required=True, help="Exit code of `plan --detailed-exitcode`."
 )
