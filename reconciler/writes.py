@@ -70,8 +70,9 @@ def order_writes(
     replaced[("users_and_groups", "")] = live.users_and_groups
     final_write = Document("users_and_groups", "", final)
     leaving = gone | stripped
+    # the live body each grant write replaces is already in ``replaced``
     revoke_first = bool(leaving) and any(
-        _names_any(d.body, leaving) for d in _live_grant_docs(live, grant_writes)
+        _names_any(replaced[(d.kind, d.target)], leaving) for d in grant_writes
     )
     if not revoke_first:
         return [final_write, *grant_writes], replaced
@@ -85,20 +86,6 @@ def order_writes(
 
 def _principal_ids(doc: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(item["id"] for key in ("users", "userGroups") for item in doc.get(key, []))
-
-
-def _live_grant_docs(live: LiveOrganization, writes: list[Document]) -> list[Document]:
-    docs = []
-    for write in writes:
-        if write.kind == "workspace_permissions":
-            docs.append(Document(write.kind, write.target, live.workspace_permissions.get(write.target, {})))
-        elif write.kind == "data_source_permissions":
-            docs.append(
-                Document(write.kind, write.target, live.data_source_permissions.get(write.target, {}))
-            )
-        else:
-            docs.append(Document(write.kind, write.target, list(live.organization_permissions or ())))
-    return docs
 
 
 def _names_any(body: Any, ids: frozenset[str]) -> bool:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -26,6 +27,27 @@ SIOCGIFADDR = 0x8915  # Linux: the IPv4 address of one interface
 EXPORTED = {"AUTH0_DOMAIN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", "GOODDATA_HOST", "GOODDATA_TOKEN"}
 
 SCRIPT = "from reconciler.sandbox.command import sandbox_command; sandbox_command()"
+
+
+def _auth0_users(exports: dict[str, str]) -> Any:
+    """The first page of users (with totals), through a client-credentials token, as printed exports allow."""
+    domain = exports["AUTH0_DOMAIN"]
+    token = requests.post(
+        domain + "/oauth/token",
+        json={
+            "grant_type": "client_credentials",
+            "client_id": exports["AUTH0_CLIENT_ID"],
+            "client_secret": exports["AUTH0_CLIENT_SECRET"],
+            "audience": domain + "/api/v2/",
+        },
+        timeout=5,
+    ).json()["access_token"]
+    return requests.get(
+        domain + "/api/v2/users",
+        params={"include_totals": "true", "per_page": "100"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    ).json()
 
 
 def test_command_prints_environment_serves_and_stops_on_interrupt() -> None:
@@ -48,22 +70,7 @@ def test_command_prints_environment_serves_and_stops_on_interrupt() -> None:
             "GOODDATA_TOKEN",
         }
         assert exports["AUTH0_DOMAIN"].startswith("http://127.0.0.1:")
-        token = requests.post(
-            exports["AUTH0_DOMAIN"] + "/oauth/token",
-            json={
-                "grant_type": "client_credentials",
-                "client_id": exports["AUTH0_CLIENT_ID"],
-                "client_secret": exports["AUTH0_CLIENT_SECRET"],
-                "audience": exports["AUTH0_DOMAIN"] + "/api/v2/",
-            },
-            timeout=5,
-        ).json()["access_token"]
-        users = requests.get(
-            exports["AUTH0_DOMAIN"] + "/api/v2/users",
-            params={"include_totals": "true", "per_page": "100"},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=5,
-        ).json()
+        users = _auth0_users(exports)
         assert users["total"] == 30
         profile = requests.get(
             exports["GOODDATA_HOST"] + "/api/v1/profile",
@@ -161,22 +168,7 @@ def test_entry_point_serves_the_seed_on_the_given_loopback_ports(tmp_path: Path)
         assert exports["GOODDATA_HOST"] == f"http://127.0.0.1:{running.gooddata_port}"
         for url in (exports["AUTH0_DOMAIN"], exports["GOODDATA_HOST"]):
             assert ipaddress.ip_address(urlsplit(url).hostname or "").is_loopback, url
-        token = requests.post(
-            exports["AUTH0_DOMAIN"] + "/oauth/token",
-            json={
-                "grant_type": "client_credentials",
-                "client_id": exports["AUTH0_CLIENT_ID"],
-                "client_secret": exports["AUTH0_CLIENT_SECRET"],
-                "audience": exports["AUTH0_DOMAIN"] + "/api/v2/",
-            },
-            timeout=5,
-        ).json()["access_token"]
-        users = requests.get(
-            exports["AUTH0_DOMAIN"] + "/api/v2/users",
-            params={"include_totals": "true", "per_page": "100"},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=5,
-        ).json()
+        users = _auth0_users(exports)
         assert (users["total"], len(users["users"])) == (23, 23)
         layout = requests.get(
             exports["GOODDATA_HOST"] + "/api/v1/layout/users",
